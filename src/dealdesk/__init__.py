@@ -1,0 +1,1 @@
+"""dealdesk: opportunities, project quotes and closing deals as Won or Lost."""

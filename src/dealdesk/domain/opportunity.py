@@ -1,0 +1,693 @@
+"""Opportunities, their close records, and the rules of closing a deal.
+
+The opportunity is the aggregate: it owns its quotes, so every rule that spans quotes (an active quote blocks
+the close, one won quote at most, winning closes the siblings) is enforced here, under one lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from dealdesk.domain.errors import (
+    ActiveQuotesBlockClose,
+    FieldError,
+    InvalidTransition,
+    NotFound,
+    OpportunityNotOpen,
+    QuoteHasNoLines,
+    QuoteTotalNegative,
+    ValidationFailed,
+    WonQuoteExists,
+    WonQuoteRequiresWonClose,
+)
+from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLine
+from dealdesk.domain.records import Change, Contract, ContractLine
+from dealdesk.domain.states import (
+    CLOSE_STATUSES,
+    QUOTE_CLOSE_REASONS,
+    ContractState,
+    OpportunityState,
+    OpportunityStatus,
+    Outcome,
+    QuoteState,
+    QuoteStatus,
+)
+from dealdesk.domain.transitions import OPPORTUNITY_TRANSITIONS, QUOTE_ACTIONS_NEEDING_OPEN_OPPORTUNITY, Action
+from dealdesk.domain.values import MAX_TITLE, ZERO, check_description, check_money, check_text
+
+REOPEN_STATUSES = frozenset({OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD})
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _id(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class CloseDetails:
+    """What the Close opportunity dialog sends."""
+
+    outcome: Outcome
+    close_date: date
+    status_reason: OpportunityStatus | None = None
+    actual_revenue: Decimal | None = None
+    close_reason_id: UUID | None = None
+    competitor_id: UUID | None = None
+    description: str | None = None
+    close_quotes: QuoteStatus | None = None
+
+    def checked(self, *, today: date) -> CloseDetails:
+        """Input rules, reported together: reason fits the outcome, no future date, sane money and text.
+
+        A won close takes the reason `won` when none is given; a lost one must say canceled or out_sold."""
+        errors: list[FieldError] = []
+        status = self.status_reason
+        allowed = CLOSE_STATUSES[self.outcome]
+        if status is None:
+            if self.outcome is Outcome.WON:
+                status = OpportunityStatus.WON
+            else:
+                errors.append(FieldError("status_reason", "is required for a lost close: canceled or out_sold"))
+        elif status not in allowed:
+            names = " or ".join(sorted(s.value for s in allowed))
+            errors.append(FieldError("status_reason", f"must be {names} for a {self.outcome.value} close"))
+        if self.close_date > today:
+            errors.append(FieldError("close_date", f"must not be in the future (today is {today.isoformat()})"))
+        if self.close_quotes is not None and self.close_quotes not in QUOTE_CLOSE_REASONS:
+            errors.append(FieldError("close_quotes", "must be lost or canceled"))
+        description: str | None = None
+        try:
+            description = check_description(self.description)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        if self.actual_revenue is not None:
+            try:
+                check_money(self.actual_revenue, field="actual_revenue")
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationFailed(errors)
+        return replace(self, status_reason=status, description=description)
+
+
+@dataclass(eq=False)
+class OpportunityClose:
+    """One close of an opportunity. Never deleted: a reopen stamps it and a later close writes a new one."""
+
+    id: UUID
+    opportunity_id: UUID
+    outcome: Outcome
+    status_reason: OpportunityStatus
+    close_reason_id: UUID | None
+    close_date: date
+    actual_revenue: Decimal
+    currency: str
+    competitor_id: UUID | None
+    description: str | None
+    won_quote_id: UUID | None
+    owner_id: UUID
+    account_id: UUID
+    closed_by: UUID
+    closed_at: datetime
+    reopened_at: datetime | None
+    reopened_by: UUID | None
+    reopen_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_standing(self) -> bool:
+        return self.reopened_at is None
+
+    def audit_view(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "status_reason": self.status_reason.value,
+            "close_reason_id": _id(self.close_reason_id),
+            "close_date": self.close_date.isoformat(),
+            "actual_revenue": _money(self.actual_revenue),
+            "currency": self.currency,
+            "competitor_id": _id(self.competitor_id),
+            "description": self.description,
+            "won_quote_id": _id(self.won_quote_id),
+        }
+
+    def correct(
+        self,
+        *,
+        changes: dict[str, Any],
+        at: datetime,
+    ) -> Change:
+        """Only the standing record's description, competitor and reason detail may be corrected."""
+        if not self.is_standing:
+            raise InvalidTransition("This close was ended by a reopen and can no longer be corrected")
+        allowed = {"description", "competitor_id", "close_reason_id"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValidationFailed([FieldError(name, "cannot be corrected") for name in sorted(unknown)])
+        before = {name: self._audit_value(name) for name in changes}
+        if "description" in changes:
+            self.description = check_description(changes["description"])
+        if "competitor_id" in changes:
+            self.competitor_id = changes["competitor_id"]
+        if "close_reason_id" in changes:
+            self.close_reason_id = changes["close_reason_id"]
+        self.updated_at = at
+        after = {name: self._audit_value(name) for name in changes}
+        return Change("opportunity_close", self.id, "correct", before, after)
+
+    def _audit_value(self, name: str) -> Any:
+        value = getattr(self, name)
+        return str(value) if isinstance(value, UUID) else value
+
+
+@dataclass(frozen=True)
+class ClosePreview:
+    """What the Close dialog shows before the user confirms."""
+
+    can_close: bool
+    blocking_quotes: tuple[Quote, ...]
+    draft_quotes: tuple[Quote, ...]
+    won_quote: Quote | None
+    version: int
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    opportunity: Opportunity
+    close: OpportunityClose
+    closed_quotes: tuple[ClosedQuote, ...]
+
+
+@dataclass(frozen=True)
+class WinResult:
+    quote: Quote
+    opportunity: Opportunity
+    contract: Contract
+    closed_quotes: tuple[ClosedQuote, ...]
+    close: OpportunityClose | None
+
+
+@dataclass(eq=False)
+class Opportunity:
+    id: UUID
+    name: str
+    account_id: UUID
+    currency: str
+    estimated_revenue: Decimal
+    estimated_close_date: date | None
+    description: str | None
+    owner_id: UUID
+    state: OpportunityState
+    status_reason: OpportunityStatus
+    actual_revenue: Decimal | None
+    actual_close_date: date | None
+    won_quote_id: UUID | None
+    contract_id: UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    quotes: list[Quote] = field(default_factory=list)
+    standing_close: OpportunityClose | None = None
+    """The close record without `reopened_at`; loaded for won and lost opportunities."""
+    new_contract: Contract | None = None
+    changes: list[Change] = field(default_factory=list)
+    """Audit facts of what happened to this aggregate since it was loaded."""
+
+    # ----------------------------------------------------------------- creation and reading
+    @classmethod
+    def open_new(
+        cls,
+        *,
+        id: UUID,
+        name: str,
+        account_id: UUID,
+        currency: str,
+        estimated_revenue: Decimal,
+        estimated_close_date: date | None,
+        description: str | None,
+        owner_id: UUID,
+        at: datetime,
+    ) -> Opportunity:
+        opportunity = cls(
+            id=id,
+            name=check_text(name, field="name", max_length=MAX_TITLE),
+            account_id=account_id,
+            currency=currency,
+            estimated_revenue=check_money(estimated_revenue, field="estimated_revenue"),
+            estimated_close_date=estimated_close_date,
+            description=check_description(description),
+            owner_id=owner_id,
+            state=OpportunityState.OPEN,
+            status_reason=OpportunityStatus.IN_PROGRESS,
+            actual_revenue=None,
+            actual_close_date=None,
+            won_quote_id=None,
+            contract_id=None,
+            version=1,
+            created_at=at,
+            updated_at=at,
+        )
+        opportunity.changes.append(Change("opportunity", id, "create", None, opportunity.audit_view()))
+        return opportunity
+
+    def audit_view(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "account_id": str(self.account_id),
+            "currency": self.currency,
+            "estimated_revenue": _money(self.estimated_revenue),
+            "estimated_close_date": _day(self.estimated_close_date),
+            "description": self.description,
+            "owner_id": str(self.owner_id),
+            "state": self.state.value,
+            "status_reason": self.status_reason.value,
+            "actual_revenue": _money(self.actual_revenue),
+            "actual_close_date": _day(self.actual_close_date),
+            "won_quote_id": _id(self.won_quote_id),
+            "contract_id": _id(self.contract_id),
+        }
+
+    def _audit_state(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "status_reason": self.status_reason.value,
+            "actual_revenue": _money(self.actual_revenue),
+            "actual_close_date": _day(self.actual_close_date),
+        }
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is OpportunityState.OPEN
+
+    @property
+    def won_quote(self) -> Quote | None:
+        return next((q for q in self.quotes if q.state is QuoteState.WON), None)
+
+    def quote(self, quote_id: UUID) -> Quote:
+        for quote in self.quotes:
+            if quote.id == quote_id:
+                return quote
+        raise NotFound("quote", quote_id)
+
+    def active_quotes(self) -> list[Quote]:
+        return [q for q in self.quotes if q.state is QuoteState.ACTIVE]
+
+    def preview_close(self) -> ClosePreview:
+        blocking = tuple(self.active_quotes())
+        return ClosePreview(
+            can_close=self.is_open and not blocking,
+            blocking_quotes=blocking,
+            draft_quotes=tuple(q for q in self.quotes if q.state is QuoteState.DRAFT),
+            won_quote=self.won_quote,
+            version=self.version,
+        )
+
+    # ----------------------------------------------------------------- rule helpers
+    def _require(self, action: Action) -> OpportunityState:
+        target = OPPORTUNITY_TRANSITIONS.get((action, self.state))
+        if target is None:
+            if action in (Action.EDIT, Action.ADD_QUOTE, Action.CLOSE_QUOTES):
+                raise OpportunityNotOpen(f"Opportunity is {self.state.value}: reopen it first")
+            raise InvalidTransition(f"Opportunity is {self.state.value}: cannot {action.value.replace('_', ' ')}")
+        return target
+
+    def _require_quote_action(self, quote: Quote, action: Action) -> None:
+        """Quote actions on a closed deal are `opportunity_not_open`, then the quote's own table decides."""
+        if action in QUOTE_ACTIONS_NEEDING_OPEN_OPPORTUNITY and not self.is_open:
+            raise OpportunityNotOpen(f"Opportunity is {self.state.value}: its quotes cannot change")
+        quote.require(action)
+
+    def _require_no_won_quote(self) -> None:
+        if self.won_quote_id is not None:
+            raise WonQuoteExists("This opportunity already has a won quote")
+
+    def _touch(self, at: datetime) -> None:
+        """Any change to the deal or one of its quotes bumps the version, so an ETag notices it."""
+        self.version += 1
+        self.updated_at = at
+
+    def _quote_changed(self, quote: Quote, action: str, before: dict[str, Any] | None, at: datetime) -> None:
+        after = quote.audit_state() if action not in ("edit", "create") else quote.audit_view()
+        self.changes.append(Change("quote", quote.id, action, before, after))
+        self._touch(at)
+
+    # ----------------------------------------------------------------- editing the deal
+    def edit(self, changes: dict[str, Any], *, at: datetime) -> None:
+        """While open: name, account, money, dates, description, and putting on hold or resuming."""
+        self._require(Action.EDIT)
+        before = self.audit_view()
+        errors: list[FieldError] = []
+
+        for name, value in changes.items():
+            try:
+                self._apply_edit(name, value)
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationFailed(errors)
+        after = self.audit_view()
+        diff_before = {k: v for k, v in before.items() if after[k] != v}
+        if diff_before:
+            self.changes.append(Change("opportunity", self.id, "edit", diff_before, {k: after[k] for k in diff_before}))
+            self._touch(at)
+
+    def _apply_edit(self, name: str, value: Any) -> None:
+        if name == "name":
+            self.name = check_text(value, field="name", max_length=MAX_TITLE)
+        elif name == "estimated_revenue":
+            self.estimated_revenue = check_money(value, field="estimated_revenue")
+        elif name == "description":
+            self.description = check_description(value)
+        elif name == "currency":
+            if value != self.currency and self.quotes:
+                raise ValidationFailed.field("currency", "cannot change once the opportunity has quotes")
+            self.currency = value
+        elif name in ("account_id", "estimated_close_date", "owner_id"):
+            setattr(self, name, value)
+        elif name == "status_reason":
+            if value not in (OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD):
+                raise ValidationFailed.field("status_reason", "must be in_progress or on_hold while open")
+            self.status_reason = value
+        else:
+            raise ValidationFailed.field(name, "cannot be edited")
+
+    def put_on_hold(self, at: datetime) -> None:
+        self._require(Action.PUT_ON_HOLD)
+        self.edit({"status_reason": OpportunityStatus.ON_HOLD}, at=at)
+
+    def resume(self, at: datetime) -> None:
+        self._require(Action.RESUME)
+        self.edit({"status_reason": OpportunityStatus.IN_PROGRESS}, at=at)
+
+    # ----------------------------------------------------------------- quotes
+    def add_quote(
+        self,
+        *,
+        quote_id: UUID,
+        number: str,
+        name: str,
+        lines: Sequence[QuoteLine],
+        valid_until: date | None,
+        at: datetime,
+    ) -> Quote:
+        self._require(Action.ADD_QUOTE)
+        quote = Quote.new_draft(
+            id=quote_id,
+            opportunity_id=self.id,
+            number=number,
+            revision=0,
+            name=name,
+            lines=lines,
+            valid_until=valid_until,
+            at=at,
+        )
+        self.quotes.append(quote)
+        self._quote_changed(quote, "create", None, at)
+        return quote
+
+    def edit_quote(
+        self,
+        quote_id: UUID,
+        *,
+        name: str | None = None,
+        lines: Sequence[QuoteLine] | None = None,
+        valid_until: date | None = None,
+        set_valid_until: bool = False,
+        at: datetime,
+    ) -> Quote:
+        quote = self.quote(quote_id)
+        self._require_quote_action(quote, Action.EDIT_QUOTE)
+        before = quote.audit_view()
+        quote.edit(name=name, lines=lines, valid_until=valid_until, set_valid_until=set_valid_until, at=at)
+        self._quote_changed(quote, "edit", before, at)
+        return quote
+
+    def activate_quote(self, quote_id: UUID, *, at: datetime) -> Quote:
+        """A draft becomes active (sent to the customer) while the deal is open and nothing was won yet."""
+        quote = self.quote(quote_id)
+        if not self.is_open:
+            raise OpportunityNotOpen(f"Opportunity is {self.state.value}: its quotes cannot change")
+        self._require_no_won_quote()
+        quote.require(Action.ACTIVATE)
+        if quote.line_count < 1:
+            raise QuoteHasNoLines(f"Quote {quote.number} has no lines: add at least one before activating")
+        if quote.total_amount < ZERO:
+            raise QuoteTotalNegative(f"Quote {quote.number} totals {quote.total_amount:.2f}: it must not be negative")
+        before = quote.audit_state()
+        quote.activate(at)
+        self._quote_changed(quote, "activate", before, at)
+        return quote
+
+    def close_quote(
+        self, quote_id: UUID, reason: QuoteStatus, *, on: date, description: str | None, at: datetime
+    ) -> ClosedQuote:
+        """Draft or active quote closed as lost or canceled; drafts may be closed even on a closed deal."""
+        if reason not in QUOTE_CLOSE_REASONS:
+            raise ValidationFailed.field("status_reason", "must be lost or canceled")
+        quote = self.quote(quote_id)
+        self._require_quote_action(quote, Action.CLOSE_QUOTE)
+        before = quote.audit_state()
+        closed = quote.close(reason, on=on, description=check_description(description), at=at)
+        self._quote_changed(quote, "close", before, at)
+        return closed
+
+    def delete_quote(self, quote_id: UUID, *, at: datetime) -> Quote:
+        quote = self.quote(quote_id)
+        self._require_quote_action(quote, Action.DELETE_QUOTE)
+        self.quotes.remove(quote)
+        self.changes.append(Change("quote", quote.id, "delete", quote.audit_view(), None))
+        self._touch(at)
+        return quote
+
+    def revise_quote(self, quote_id: UUID, *, new_quote_id: UUID, today: date, at: datetime) -> Quote:
+        """The active quote closes as revised; a draft copy keeps its number with the next revision."""
+        quote = self.quote(quote_id)
+        self._require_quote_action(quote, Action.REVISE)
+        before = quote.audit_state()
+        quote.mark_revised(on=today, at=at)
+        self._quote_changed(quote, "revise", before, at)
+        revision = 1 + max(q.revision for q in self.quotes if q.number == quote.number)
+        draft = Quote.new_draft(
+            id=new_quote_id,
+            opportunity_id=self.id,
+            number=quote.number,
+            revision=revision,
+            name=quote.name,
+            lines=quote.loaded_lines(),
+            valid_until=quote.valid_until,
+            at=at,
+        )
+        self.quotes.append(draft)
+        self._quote_changed(draft, "create", None, at)
+        return draft
+
+    def copy_quote(self, quote_id: UUID, *, new_quote_id: UUID, number: str, at: datetime) -> Quote:
+        quote = self.quote(quote_id)
+        self._require_quote_action(quote, Action.COPY)
+        draft = Quote.new_draft(
+            id=new_quote_id,
+            opportunity_id=self.id,
+            number=number,
+            revision=0,
+            name=quote.name,
+            lines=quote.loaded_lines(),
+            valid_until=quote.valid_until,
+            at=at,
+        )
+        self.quotes.append(draft)
+        self._quote_changed(draft, "create", None, at)
+        return draft
+
+    def close_open_quotes(
+        self, reason: QuoteStatus, *, on: date, description: str | None, at: datetime, except_id: UUID | None = None
+    ) -> tuple[ClosedQuote, ...]:
+        """Every active and draft quote closes with one reason, as one step of a larger change."""
+        closed = []
+        for quote in self.quotes:
+            if quote.is_open and quote.id != except_id:
+                before = quote.audit_state()
+                closed.append(quote.close(reason, on=on, description=description, at=at))
+                self._quote_changed(quote, "close", before, at)
+        return tuple(closed)
+
+    def close_all_quotes(
+        self, reason: QuoteStatus, *, description: str | None, today: date, at: datetime
+    ) -> tuple[ClosedQuote, ...]:
+        """The 'Close all quotes' action: only on an open deal, all or nothing."""
+        if reason not in QUOTE_CLOSE_REASONS:
+            raise ValidationFailed.field("status_reason", "must be lost or canceled")
+        description = check_description(description)
+        self._require(Action.CLOSE_QUOTES)
+        return self.close_open_quotes(reason, on=today, description=description, at=at)
+
+    def win_quote(
+        self,
+        quote_id: UUID,
+        *,
+        contract_id: UUID,
+        close_date: date,
+        description: str | None,
+        competitor_id: UUID | None,
+        close_opportunity: bool,
+        close_id: UUID,
+        by: UUID,
+        today: date,
+        at: datetime,
+    ) -> WinResult:
+        """The quote is won, its siblings lost, a draft contract starts. The deal stays open unless asked."""
+        if close_date > today:
+            raise ValidationFailed.field("close_date", f"must not be in the future (today is {today.isoformat()})")
+        description = check_description(description)
+        quote = self.quote(quote_id)
+        if not self.is_open:
+            raise OpportunityNotOpen(f"Opportunity is {self.state.value}: its quotes cannot change")
+        self._require_no_won_quote()
+        quote.require(Action.WIN)
+        before = quote.audit_state()
+        quote.win(on=close_date, description=description, at=at)
+        self._quote_changed(quote, "win", before, at)
+        closed = self.close_open_quotes(QuoteStatus.LOST, on=close_date, description=None, at=at, except_id=quote.id)
+        lines = quote.loaded_lines()
+        contract = Contract(
+            id=contract_id,
+            opportunity_id=self.id,
+            quote_id=quote.id,
+            account_id=self.account_id,
+            currency=self.currency,
+            state=ContractState.DRAFT,
+            lines=tuple(ContractLine(ln.description, ln.quantity, ln.unit_price, ln.amount) for ln in lines),
+            total_amount=quote.total_amount,
+            created_at=at,
+            updated_at=at,
+        )
+        self.new_contract = contract
+        before_opp = {"won_quote_id": None, "contract_id": None}
+        self.won_quote_id = quote.id
+        self.contract_id = contract.id
+        self.changes.append(
+            Change(
+                "contract",
+                contract.id,
+                "create",
+                None,
+                {"quote_id": str(quote.id), "total_amount": _money(contract.total_amount)},
+            )
+        )
+        self.changes.append(
+            Change(
+                "opportunity",
+                self.id,
+                "win_quote",
+                before_opp,
+                {"won_quote_id": str(quote.id), "contract_id": str(contract.id)},
+            )
+        )
+        self._touch(at)
+        record = None
+        if close_opportunity:
+            details = CloseDetails(
+                outcome=Outcome.WON,
+                close_date=close_date,
+                actual_revenue=quote.total_amount,
+                competitor_id=competitor_id,
+                description=description,
+            )
+            record = self.close(details, close_id=close_id, by=by, today=today, at=at).close
+        return WinResult(quote=quote, opportunity=self, contract=contract, closed_quotes=closed, close=record)
+
+    # ----------------------------------------------------------------- closing and reopening
+    def close(self, details: CloseDetails, *, close_id: UUID, by: UUID, today: date, at: datetime) -> CloseResult:
+        """Close as won or lost. Refused while any quote is active, unless the same step closes the quotes;
+        drafts do not block (they stay draft). A deal with a won quote can only be won."""
+        details = details.checked(today=today)
+        target = self._require(Action.CLOSE_WON if details.outcome is Outcome.WON else Action.CLOSE_LOST)
+        if details.outcome is Outcome.LOST and self.won_quote_id is not None:
+            raise WonQuoteRequiresWonClose("This opportunity has a won quote: it can only be closed as won")
+        closed: tuple[ClosedQuote, ...] = ()
+        if details.close_quotes is not None:
+            closed = self.close_open_quotes(
+                details.close_quotes, on=details.close_date, description=details.description, at=at
+            )
+        elif blocking := self.active_quotes():
+            raise ActiveQuotesBlockClose([q.ref() for q in blocking])
+        assert details.status_reason is not None
+        revenue = details.actual_revenue
+        if revenue is None:
+            won = self.won_quote
+            if details.outcome is Outcome.LOST:
+                revenue = ZERO
+            else:
+                revenue = won.total_amount if won is not None else self.estimated_revenue
+        before = self._audit_state()
+        self.state = target
+        self.status_reason = details.status_reason
+        self.actual_revenue = revenue
+        self.actual_close_date = details.close_date
+        record = OpportunityClose(
+            id=close_id,
+            opportunity_id=self.id,
+            outcome=details.outcome,
+            status_reason=details.status_reason,
+            close_reason_id=details.close_reason_id,
+            close_date=details.close_date,
+            actual_revenue=revenue,
+            currency=self.currency,
+            competitor_id=details.competitor_id,
+            description=details.description,
+            won_quote_id=self.won_quote_id if details.outcome is Outcome.WON else None,
+            owner_id=self.owner_id,
+            account_id=self.account_id,
+            closed_by=by,
+            closed_at=at,
+            reopened_at=None,
+            reopened_by=None,
+            reopen_reason=None,
+            created_at=at,
+            updated_at=at,
+        )
+        self.standing_close = record
+        self.changes.append(Change("opportunity", self.id, "close", before, self._audit_state()))
+        self.changes.append(Change("opportunity_close", record.id, "create", None, record.audit_view()))
+        self._touch(at)
+        return CloseResult(opportunity=self, close=record, closed_quotes=closed)
+
+    def reopen(
+        self, *, status_reason: OpportunityStatus | None, reason: str | None, by: UUID, at: datetime
+    ) -> OpportunityClose:
+        """Back to open. The standing close record is kept and stamped; quotes and contract stay as they are."""
+        status = status_reason or OpportunityStatus.IN_PROGRESS
+        if status not in REOPEN_STATUSES:
+            raise ValidationFailed.field("status_reason", "must be in_progress or on_hold")
+        reason = check_description(reason, field="reason")
+        self._require(Action.REOPEN)
+        record = self.standing_close
+        if record is None:  # pragma: no cover - invariant I2 guarantees one
+            raise InvalidTransition("This opportunity has no standing close record")
+        before = self._audit_state()
+        record.reopened_at = at
+        record.reopened_by = by
+        record.reopen_reason = reason
+        record.updated_at = at
+        self.state = OpportunityState.OPEN
+        self.status_reason = status
+        self.actual_revenue = None
+        self.actual_close_date = None
+        self.standing_close = None
+        self.changes.append(Change("opportunity", self.id, "reopen", before, {**self._audit_state(), "reason": reason}))
+        self.changes.append(
+            Change("opportunity_close", record.id, "reopen", None, {"reopened_by": str(by), "reopen_reason": reason})
+        )
+        self._touch(at)
+        return record

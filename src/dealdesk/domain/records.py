@@ -1,0 +1,83 @@
+"""Records around a deal that have no life cycle of their own: accounts, competitors, the close reason
+catalogue, project contracts, and the audit facts every change leaves behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from dealdesk.domain.errors import ValidationFailed
+from dealdesk.domain.states import ContractState, Outcome
+
+
+@dataclass(eq=False)
+class Account:
+    id: UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(eq=False)
+class Competitor:
+    id: UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(eq=False)
+class CloseReason:
+    """Optional detail under a status reason, from a catalogue a manager keeps."""
+
+    id: UUID
+    outcome: Outcome
+    name: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def require_usable_for(self, outcome: Outcome, *, field: str = "close_reason_id") -> None:
+        """Only an active reason of the close's own outcome may be chosen."""
+        if not self.active:
+            raise ValidationFailed.field(field, "this close reason is no longer active")
+        if self.outcome is not outcome:
+            raise ValidationFailed.field(field, f"this close reason is for {self.outcome.value} closes")
+
+
+@dataclass(frozen=True)
+class ContractLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass(eq=False)
+class Contract:
+    """A draft project contract, started when a quote is won. Reopening the deal leaves it alone."""
+
+    id: UUID
+    opportunity_id: UUID
+    quote_id: UUID
+    account_id: UUID
+    currency: str
+    state: ContractState
+    lines: tuple[ContractLine, ...]
+    total_amount: Decimal
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an audit entry records: which record changed, how, and its fields before and after."""
+
+    record_type: str
+    record_id: UUID
+    action: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = field(default=None)

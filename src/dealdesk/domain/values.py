@@ -1,0 +1,94 @@
+"""Value rules shared by every way data comes in (API, CLI, import): money, quantities and text."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from dealdesk.domain.errors import ValidationFailed
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MAX_MONEY = Decimal("999999999999.99")
+MAX_NAME = 160
+MAX_TITLE = 300
+MAX_DESCRIPTION = 2000
+_PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def round_cents(value: Decimal) -> Decimal:
+    """Money is kept in cents; halves round away from zero, as invoices do."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_decimal_text(text: str, *, field: str) -> Decimal:
+    """A plain decimal literal: digits, an optional point and fraction. No exponent, NaN or infinity."""
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise ValidationFailed.field(field, "must be a plain decimal number such as 1250.00 (no exponent)")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid literals
+        raise ValidationFailed.field(field, "is not a number") from exc
+
+
+def check_money(value: Decimal, *, field: str, allow_negative: bool = False) -> Decimal:
+    """At most 2 decimals, at most 999,999,999,999.99 in size, negative only where allowed."""
+    if not value.is_finite():
+        raise ValidationFailed.field(field, "must be a finite amount")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationFailed.field(field, "must have at most 2 decimals")
+    if value < 0 and not allow_negative:
+        raise ValidationFailed.field(field, "must not be negative")
+    if abs(value) > MAX_MONEY:
+        raise ValidationFailed.field(field, "must be at most 999999999999.99")
+    return round_cents(value)
+
+
+def check_quantity(value: Decimal, *, field: str) -> Decimal:
+    """Quantities are positive with at most 2 decimals."""
+    if not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationFailed.field(field, "must have at most 2 decimals")
+    if value <= 0:
+        raise ValidationFailed.field(field, "must be greater than 0")
+    if value > MAX_MONEY:
+        raise ValidationFailed.field(field, "is too large")
+    return round_cents(value)
+
+
+def parse_iso_date(text: str, *, field: str) -> date:
+    """Dates are YYYY-MM-DD, nothing else."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValidationFailed.field(field, "must be a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed.field(field, "is not a real calendar date") from exc
+
+
+def check_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    """Names are trimmed and must not be blank; every text has a maximum length."""
+    trimmed = value.strip()
+    if required and not trimmed:
+        raise ValidationFailed.field(field, "must not be blank")
+    if len(trimmed) > max_length:
+        raise ValidationFailed.field(field, f"must be at most {max_length} characters")
+    return trimmed
+
+
+def check_description(value: str | None, *, field: str = "description") -> str | None:
+    """Descriptions are optional free text of at most 2000 characters; blank means none."""
+    if value is None:
+        return None
+    if len(value) > MAX_DESCRIPTION:
+        raise ValidationFailed.field(field, f"must be at most {MAX_DESCRIPTION} characters")
+    return value if value.strip() else None
+
+
+def check_currency(value: str, *, field: str = "currency") -> str:
+    """ISO 4217 alphabetic codes: three capital letters."""
+    if not _CURRENCY.fullmatch(value):
+        raise ValidationFailed.field(field, "must be a three-letter ISO 4217 code such as USD")
+    return value
