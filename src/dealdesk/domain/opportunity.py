@@ -37,7 +37,14 @@ from dealdesk.domain.states import (
     QuoteStatus,
 )
 from dealdesk.domain.transitions import OPPORTUNITY_TRANSITIONS, QUOTE_ACTIONS_NEEDING_OPEN_OPPORTUNITY, Action
-from dealdesk.domain.values import MAX_TITLE, ZERO, check_description, check_money, check_text
+from dealdesk.domain.values import (
+    MAX_TITLE,
+    ZERO,
+    check_description,
+    check_money,
+    check_not_in_future,
+    check_text,
+)
 
 REOPEN_STATUSES = frozenset({OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD})
 
@@ -547,8 +554,7 @@ class Opportunity:
         at: datetime,
     ) -> WinResult:
         """The quote is won, its siblings lost, a draft contract starts. The deal stays open unless asked."""
-        if close_date > today:
-            raise ValidationFailed.field("close_date", f"must not be in the future (today is {today.isoformat()})")
+        check_not_in_future(close_date, today=today)
         description = check_description(description)
         quote = self.quote(quote_id)
         if not self.is_open:

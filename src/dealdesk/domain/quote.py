@@ -154,9 +154,8 @@ class Quote:
         """The state this action leads to; refused when the table has no such transition."""
         key = (action, self.state)
         if key not in QUOTE_TRANSITIONS:
-            raise InvalidTransition(
-                f"Quote {self.number} rev {self.revision} is {self.state.value}: cannot {action.value.replace('_', ' ')}"
-            )
+            verb = action.value.replace("_", " ")
+            raise InvalidTransition(f"Quote {self.number} rev {self.revision} is {self.state.value}: cannot {verb}")
         return QUOTE_TRANSITIONS[key]
 
     def audit_state(self) -> dict[str, Any]:

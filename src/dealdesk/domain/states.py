@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 
 class _Numbered(StrEnum):
     """A string enum whose members also carry the number Dataverse uses for them."""
 
-    dataverse: int
-
-    def __new__(cls, value: str, dataverse: int) -> _Numbered:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.dataverse = dataverse
-        return member
+    @property
+    def dataverse(self) -> int:
+        return DATAVERSE_NUMBERS[self]
 
     @classmethod
-    def from_dataverse(cls, number: int) -> _Numbered:
+    def from_dataverse(cls, number: int) -> Self:
         for member in cls:
             if member.dataverse == number:
                 return member
@@ -25,33 +22,56 @@ class _Numbered(StrEnum):
 
 
 class OpportunityState(_Numbered):
-    OPEN = ("open", 0)
-    WON = ("won", 1)
-    LOST = ("lost", 2)
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
 
 
 class OpportunityStatus(_Numbered):
-    IN_PROGRESS = ("in_progress", 1)
-    ON_HOLD = ("on_hold", 2)
-    WON = ("won", 3)
-    CANCELED = ("canceled", 4)
-    OUT_SOLD = ("out_sold", 5)
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    WON = "won"
+    CANCELED = "canceled"
+    OUT_SOLD = "out_sold"
 
 
 class QuoteState(_Numbered):
-    DRAFT = ("draft", 0)
-    ACTIVE = ("active", 1)
-    WON = ("won", 2)
-    CLOSED = ("closed", 3)
+    DRAFT = "draft"
+    ACTIVE = "active"
+    WON = "won"
+    CLOSED = "closed"
 
 
 class QuoteStatus(_Numbered):
-    IN_PROGRESS = ("in_progress", 1)
-    OPEN = ("open", 3)
-    WON = ("won", 4)
-    LOST = ("lost", 5)
-    CANCELED = ("canceled", 6)
-    REVISED = ("revised", 7)
+    IN_PROGRESS = "in_progress"
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+    CANCELED = "canceled"
+    REVISED = "revised"
+
+
+DATAVERSE_NUMBERS: dict[_Numbered, int] = {
+    OpportunityState.OPEN: 0,
+    OpportunityState.WON: 1,
+    OpportunityState.LOST: 2,
+    OpportunityStatus.IN_PROGRESS: 1,
+    OpportunityStatus.ON_HOLD: 2,
+    OpportunityStatus.WON: 3,
+    OpportunityStatus.CANCELED: 4,
+    OpportunityStatus.OUT_SOLD: 5,
+    QuoteState.DRAFT: 0,
+    QuoteState.ACTIVE: 1,
+    QuoteState.WON: 2,
+    QuoteState.CLOSED: 3,
+    QuoteStatus.IN_PROGRESS: 1,
+    QuoteStatus.OPEN: 3,
+    QuoteStatus.WON: 4,
+    QuoteStatus.LOST: 5,
+    QuoteStatus.CANCELED: 6,
+    QuoteStatus.REVISED: 7,
+}
+"""SPEC §3. Dataverse's active/in_progress (2) is read as open (3) by the compatibility layer."""
 
 
 class Outcome(StrEnum):

@@ -92,3 +92,10 @@ def check_currency(value: str, *, field: str = "currency") -> str:
     if not _CURRENCY.fullmatch(value):
         raise ValidationFailed.field(field, "must be a three-letter ISO 4217 code such as USD")
     return value
+
+
+def check_not_in_future(value: date, *, today: date, field: str = "close_date") -> date:
+    """Closes happen today or earlier, judged in the business time zone."""
+    if value > today:
+        raise ValidationFailed.field(field, f"must not be in the future (today is {today.isoformat()})")
+    return value

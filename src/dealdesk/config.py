@@ -1,0 +1,36 @@
+"""Settings from DEALDESK_* environment variables. Nothing else reads the environment."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DEALDESK_", extra="ignore")
+
+    database_url: str = "sqlite:///dealdesk.db"
+    """SQLAlchemy URL. PostgreSQL is `postgresql+psycopg://user@host:5432/db`."""
+    timezone: str = "UTC"
+    """Business time zone: 'today' and 'in the future' are judged here."""
+    default_user: str = "admin"
+    """Who acts when a request carries no credentials, until access control is switched on."""
+    sqlite_busy_timeout_ms: int = 30_000
+    """How long a SQLite writer waits for the write lock before giving up."""
+    pool_size: int = 10
+    max_body_bytes: int = 1_048_576
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,41 @@
+"""Engine construction. SQLite gets WAL, foreign keys, a busy timeout and write transactions that take the
+write lock up front; PostgreSQL runs through psycopg 3 with a connection pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+
+from dealdesk.config import Settings
+
+WRITE_OPTION = "dealdesk_write"
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
+        _configure_sqlite(engine, settings)
+        return engine
+    return create_engine(url, pool_size=settings.pool_size, max_overflow=settings.pool_size)
+
+
+def _configure_sqlite(engine: Engine, settings: Settings) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below): pysqlite's own implicit transactions would start them lazily and
+        # deferred, which turns concurrent writers into "database is locked" errors instead of a queue.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

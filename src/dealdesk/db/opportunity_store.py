@@ -1,0 +1,193 @@
+"""The opportunity aggregate in SQL: loading it under a row lock and writing back only what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from dealdesk.db import tables as t
+from dealdesk.db.mapping import (
+    changed,
+    close_from,
+    close_row,
+    line_from,
+    line_rows,
+    opportunity_from,
+    opportunity_row,
+    quote_from,
+    quote_row,
+)
+from dealdesk.db.paging import as_time, as_uuid, page
+from dealdesk.domain.errors import NotFound
+from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.quote import Quote
+from dealdesk.domain.states import OpportunityState
+from dealdesk.services.ports import OpportunityFilter, Page
+
+# Statements are built once: building a SELECT per call costs more Python time than running it.
+_opp = t.opportunities
+_SELECT = select(_opp).where(_opp.c.id == bindparam("id"))
+_SELECT_FOR_UPDATE = _SELECT.with_for_update()
+_EXISTS = select(_opp.c.id).where(_opp.c.id == bindparam("id"))
+_QUOTES = (
+    select(t.quotes)
+    .where(t.quotes.c.opportunity_id == bindparam("id"))
+    .order_by(t.quotes.c.number, t.quotes.c.revision)
+)
+_STANDING_CLOSE = select(t.opportunity_closes).where(
+    t.opportunity_closes.c.opportunity_id == bindparam("id"), t.opportunity_closes.c.reopened_at.is_(None)
+)
+_LINES = (
+    select(t.quote_lines)
+    .where(t.quote_lines.c.quote_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.quote_lines.c.quote_id, t.quote_lines.c.position)
+)
+
+
+@dataclass
+class _Snapshot:
+    """Column values as loaded, to write back only the difference."""
+
+    opportunity: dict[str, Any]
+    quotes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    closes: dict[UUID, tuple[OpportunityClose, dict[str, Any]]] = field(default_factory=dict)
+
+
+class SqlOpportunities:
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._conn = connection
+        self._snapshots: dict[UUID, _Snapshot] = {}
+
+    def forget(self) -> None:
+        self._snapshots.clear()
+
+    # --------------------------------------------------------------------------------------- loading
+    def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
+        return self._load(_SELECT_FOR_UPDATE, opportunity_id, lines_of=lines_of)
+
+    def get(self, opportunity_id: UUID) -> Opportunity:
+        return self._load(_SELECT, opportunity_id, lines_of=None)
+
+    def exists(self, opportunity_id: UUID) -> bool:
+        return self._conn().execute(_EXISTS, {"id": opportunity_id}).first() is not None
+
+    def _load(self, statement: Any, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None) -> Opportunity:
+        conn = self._conn()
+        row = conn.execute(statement, {"id": opportunity_id}).first()
+        if row is None:
+            raise NotFound("opportunity", opportunity_id)
+        opportunity = opportunity_from(row)
+        opportunity.quotes = [quote_from(q) for q in conn.execute(_QUOTES, {"id": opportunity_id})]
+        if lines_of:
+            by_quote: dict[UUID, list[Any]] = {}
+            for line in conn.execute(_LINES, {"ids": list(lines_of)}):
+                by_quote.setdefault(line.quote_id, []).append(line_from(line))
+            for quote in opportunity.quotes:
+                if quote.id in lines_of:
+                    quote.lines = tuple(by_quote.get(quote.id, ()))
+        if opportunity.state is not OpportunityState.OPEN:
+            close = conn.execute(_STANDING_CLOSE, {"id": opportunity_id}).first()
+            opportunity.standing_close = close_from(close) if close is not None else None
+        self._remember(opportunity)
+        return opportunity
+
+    def _remember(self, opportunity: Opportunity) -> None:
+        snapshot = _Snapshot(opportunity=opportunity_row(opportunity))
+        snapshot.quotes = {q.id: quote_row(q) for q in opportunity.quotes}
+        for q in opportunity.quotes:
+            q.lines_changed = False
+        if opportunity.standing_close is not None:
+            record = opportunity.standing_close
+            snapshot.closes[record.id] = (record, close_row(record))
+        self._snapshots[opportunity.id] = snapshot
+
+    # --------------------------------------------------------------------------------------- writing
+    def add(self, opportunity: Opportunity) -> None:
+        self._conn().execute(insert(_opp), [opportunity_row(opportunity)])
+        self._snapshots[opportunity.id] = _Snapshot(opportunity=opportunity_row(opportunity))
+
+    def save(self, opportunity: Opportunity) -> None:
+        conn = self._conn()
+        snapshot = self._snapshots[opportunity.id]
+        current_quotes = {q.id: q for q in opportunity.quotes}
+        gone = [quote_id for quote_id in snapshot.quotes if quote_id not in current_quotes]
+        if gone:
+            conn.execute(delete(t.quote_lines).where(t.quote_lines.c.quote_id.in_(gone)))
+            conn.execute(delete(t.quotes).where(t.quotes.c.id.in_(gone)))
+        new_quotes = [q for q in opportunity.quotes if q.id not in snapshot.quotes]
+        if new_quotes:
+            conn.execute(insert(t.quotes), [quote_row(q) for q in new_quotes])
+        for quote in opportunity.quotes:
+            if quote.id in snapshot.quotes:
+                diff = changed(snapshot.quotes[quote.id], quote_row(quote))
+                if diff:
+                    conn.execute(update(t.quotes).where(t.quotes.c.id == quote.id).values(**diff))
+            if quote.lines_changed:
+                self._write_lines(conn, quote)
+        contract = opportunity.new_contract
+        if contract is not None:
+            conn.execute(
+                insert(t.contracts),
+                [
+                    {
+                        "id": contract.id,
+                        "opportunity_id": contract.opportunity_id,
+                        "quote_id": contract.quote_id,
+                        "account_id": contract.account_id,
+                        "currency": contract.currency,
+                        "state": contract.state.value,
+                        "total_amount": contract.total_amount,
+                        "created_at": contract.created_at,
+                        "updated_at": contract.updated_at,
+                    }
+                ],
+            )
+            if contract.lines:
+                conn.execute(insert(t.contract_lines), line_rows("contract_id", contract.id, contract.lines))
+            opportunity.new_contract = None
+        diff = changed(snapshot.opportunity, opportunity_row(opportunity))
+        if diff:
+            conn.execute(update(_opp).where(_opp.c.id == opportunity.id).values(**diff))
+        for record, loaded in snapshot.closes.values():
+            record_diff = changed(loaded, close_row(record))
+            if record_diff:
+                conn.execute(
+                    update(t.opportunity_closes).where(t.opportunity_closes.c.id == record.id).values(**record_diff)
+                )
+        standing = opportunity.standing_close
+        if standing is not None and standing.id not in snapshot.closes:
+            conn.execute(insert(t.opportunity_closes), [close_row(standing)])
+        self._remember(opportunity)
+
+    @staticmethod
+    def _write_lines(conn: Connection, quote: Quote) -> None:
+        conn.execute(delete(t.quote_lines).where(t.quote_lines.c.quote_id == quote.id))
+        lines = quote.loaded_lines()
+        if lines:
+            conn.execute(insert(t.quote_lines), line_rows("quote_id", quote.id, lines))
+
+    # --------------------------------------------------------------------------------------- listing
+    def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]:
+        query = select(_opp)
+        if where.state is not None:
+            query = query.where(_opp.c.state == where.state.value)
+        if where.account_id is not None:
+            query = query.where(_opp.c.account_id == where.account_id)
+        if where.owner_id is not None:
+            query = query.where(_opp.c.owner_id == where.owner_id)
+        if where.q:
+            query = query.where(func.lower(_opp.c.name).contains(where.q.lower(), autoescape=True))
+        return page(
+            self._conn(),
+            query,
+            keys=[(_opp.c.created_at, as_time), (_opp.c.id, as_uuid)],
+            descending=True,
+            limit=limit,
+            cursor=cursor,
+            to_item=opportunity_from,
+        )

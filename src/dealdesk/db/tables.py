@@ -1,0 +1,232 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in db/migrations create exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from dealdesk.db.types import FixedPoint2, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _stamps() -> list[Column[object]]:
+    return [
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    ]
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255)),
+    Column("active", Boolean(), nullable=False, default=True),
+    *_stamps(),
+    CheckConstraint("role in ('viewer', 'sales', 'manager', 'admin')", name="role"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("name", String(160), nullable=False),
+    *_stamps(),
+    Index("ix_accounts_name_id", "name", "id"),
+)
+
+competitors = Table(
+    "competitors",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("name", String(160), nullable=False),
+    Column("name_key", String(160), nullable=False, unique=True),
+    *_stamps(),
+)
+
+close_reasons = Table(
+    "close_reasons",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("outcome", String(8), nullable=False),
+    Column("name", String(160), nullable=False),
+    Column("active", Boolean(), nullable=False),
+    *_stamps(),
+    CheckConstraint("outcome in ('won', 'lost')", name="outcome"),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("account_id", Uuid(), ForeignKey("accounts.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("estimated_revenue", FixedPoint2(), nullable=False),
+    Column("estimated_close_date", Date()),
+    Column("description", Text()),
+    Column("owner_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("status_reason", String(16), nullable=False),
+    Column("actual_revenue", FixedPoint2()),
+    Column("actual_close_date", Date()),
+    Column("won_quote_id", Uuid()),
+    Column("contract_id", Uuid()),
+    Column("version", Integer(), nullable=False),
+    *_stamps(),
+    CheckConstraint("state in ('open', 'won', 'lost')", name="state"),
+    Index("ix_opportunities_created_at_id", "created_at", "id"),
+    Index("ix_opportunities_account_id", "account_id"),
+    Index("ix_opportunities_owner_id", "owner_id"),
+    Index("ix_opportunities_state", "state"),
+)
+
+quote_numbers = Table(
+    "quote_numbers",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("last_number", Integer(), nullable=False),
+)
+"""A single counter row; taking the next number locks it briefly, after the opportunity lock."""
+
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("opportunity_id", Uuid(), ForeignKey("opportunities.id"), nullable=False),
+    Column("number", String(20), nullable=False),
+    Column("revision", Integer(), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("status_reason", String(16), nullable=False),
+    Column("total_amount", FixedPoint2(), nullable=False),
+    Column("line_count", Integer(), nullable=False),
+    Column("valid_until", Date()),
+    Column("closed_on", Date()),
+    Column("close_description", Text()),
+    Column("version", Integer(), nullable=False),
+    *_stamps(),
+    UniqueConstraint("number", "revision", name="uq_quotes_number_revision"),
+    CheckConstraint("state in ('draft', 'active', 'won', 'closed')", name="state"),
+    Index("ix_quotes_opportunity_id", "opportunity_id"),
+)
+
+quote_lines = Table(
+    "quote_lines",
+    metadata,
+    Column("quote_id", Uuid(), ForeignKey("quotes.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer(), primary_key=True),
+    Column("description", String(500), nullable=False),
+    Column("quantity", FixedPoint2(), nullable=False),
+    Column("unit_price", FixedPoint2(), nullable=False),
+    Column("amount", FixedPoint2(), nullable=False),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("opportunity_id", Uuid(), ForeignKey("opportunities.id"), nullable=False),
+    Column("quote_id", Uuid(), ForeignKey("quotes.id"), nullable=False, unique=True),
+    Column("account_id", Uuid(), ForeignKey("accounts.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("total_amount", FixedPoint2(), nullable=False),
+    *_stamps(),
+    Index("ix_contracts_opportunity_id", "opportunity_id"),
+)
+
+contract_lines = Table(
+    "contract_lines",
+    metadata,
+    Column("contract_id", Uuid(), ForeignKey("contracts.id"), primary_key=True),
+    Column("position", Integer(), primary_key=True),
+    Column("description", String(500), nullable=False),
+    Column("quantity", FixedPoint2(), nullable=False),
+    Column("unit_price", FixedPoint2(), nullable=False),
+    Column("amount", FixedPoint2(), nullable=False),
+)
+
+opportunity_closes = Table(
+    "opportunity_closes",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("opportunity_id", Uuid(), ForeignKey("opportunities.id"), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("status_reason", String(16), nullable=False),
+    Column("close_reason_id", Uuid(), ForeignKey("close_reasons.id")),
+    Column("close_date", Date(), nullable=False),
+    Column("actual_revenue", FixedPoint2(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("competitor_id", Uuid(), ForeignKey("competitors.id")),
+    Column("description", Text()),
+    Column("won_quote_id", Uuid()),
+    Column("owner_id", Uuid(), nullable=False),
+    Column("account_id", Uuid(), nullable=False),
+    Column("closed_by", Uuid(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=False),
+    Column("reopened_at", UTCDateTime()),
+    Column("reopened_by", Uuid()),
+    Column("reopen_reason", Text()),
+    *_stamps(),
+    CheckConstraint("outcome in ('won', 'lost')", name="outcome"),
+    Index("ix_opportunity_closes_opportunity_id_closed_at", "opportunity_id", "closed_at"),
+    Index("ix_opportunity_closes_close_date", "close_date"),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("seq", Integer(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("user_id", Uuid(), nullable=False),
+    Column("record_type", String(32), nullable=False),
+    Column("record_id", Uuid(), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("before", JsonDoc),
+    Column("after", JsonDoc),
+    Index("ix_audit_entries_record_id_at", "record_id", "at", "seq"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Uuid(), primary_key=True),
+    Column("scope", String(300), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer(), nullable=False),
+    Column("body", LargeBinary(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)

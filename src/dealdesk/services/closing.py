@@ -1,0 +1,214 @@
+"""Closing a deal: preview, close all quotes, close (won or lost), reopen, corrections, and bulk close."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from uuid import UUID, uuid4
+
+from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import DomainError, NotFound, ValidationFailed
+from dealdesk.domain.opportunity import CloseDetails, ClosePreview, CloseResult, Opportunity, OpportunityClose
+from dealdesk.domain.quote import ClosedQuote
+from dealdesk.domain.states import OpportunityStatus, QuoteStatus
+from dealdesk.services import guards
+from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
+from dealdesk.services.opportunities import save
+from dealdesk.services.ports import Page, UnitOfWork
+from dealdesk.services.references import check_close_references
+
+BULK_BATCH = 100
+"""Opportunities per transaction in a bulk close; each still has its own savepoint."""
+
+
+def preview_close(uow: UnitOfWork, opportunity_id: UUID) -> ClosePreview:
+    with uow.transaction(write=False):
+        return uow.opportunities.get(opportunity_id).preview_close()
+
+
+def close_all_quotes(
+    uow: UnitOfWork,
+    opportunity_id: UUID,
+    *,
+    reason: QuoteStatus,
+    description: str | None,
+    actor: Actor,
+    pre: Preconditions = NO_PRECONDITIONS,
+) -> tuple[ClosedQuote, ...]:
+    """Every active and draft quote of an open deal, closed with one reason, atomically."""
+    with uow.transaction():
+        opportunity = uow.opportunities.lock(opportunity_id)
+        actor.require_may_act_on(opportunity.owner_id)
+        guards.check(uow, pre, current_version=opportunity.version)
+        closed = opportunity.close_all_quotes(
+            reason, description=description, today=uow.clock.today(), at=uow.clock.now()
+        )
+        save(uow, opportunity, actor)
+        return closed
+
+
+def close_opportunity(
+    uow: UnitOfWork,
+    opportunity_id: UUID,
+    details: CloseDetails,
+    *,
+    actor: Actor,
+    pre: Preconditions = NO_PRECONDITIONS,
+) -> CloseResult:
+    """Close as won or lost (SPEC §4). With `close_quotes`, the quotes and the deal close in one transaction."""
+    with uow.transaction():
+        opportunity = uow.opportunities.lock(opportunity_id)
+        result = _close_locked(uow, opportunity, details, actor=actor, pre=pre)
+        return guards.remember(uow, pre, result)
+
+
+def _close_locked(
+    uow: UnitOfWork, opportunity: Opportunity, details: CloseDetails, *, actor: Actor, pre: Preconditions
+) -> CloseResult:
+    actor.require_may_act_on(opportunity.owner_id)
+    today = uow.clock.today()
+    details = details.checked(today=today)
+    check_close_references(
+        uow, outcome=details.outcome, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
+    )
+    guards.check(uow, pre, current_version=opportunity.version)
+    result = opportunity.close(details, close_id=uuid4(), by=actor.id, today=today, at=uow.clock.now())
+    save(uow, opportunity, actor)
+    return result
+
+
+def reopen_opportunity(
+    uow: UnitOfWork,
+    opportunity_id: UUID,
+    *,
+    status_reason: OpportunityStatus | None,
+    reason: str | None,
+    actor: Actor,
+    pre: Preconditions = NO_PRECONDITIONS,
+) -> Opportunity:
+    with uow.transaction():
+        opportunity = uow.opportunities.lock(opportunity_id)
+        actor.require_may_act_on(opportunity.owner_id)
+        guards.check(uow, pre, current_version=opportunity.version)
+        opportunity.reopen(status_reason=status_reason, reason=reason, by=actor.id, at=uow.clock.now())
+        save(uow, opportunity, actor)
+        return opportunity
+
+
+def list_closes(uow: UnitOfWork, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[OpportunityClose]:
+    """Every close record of the deal, newest first, including those ended by a reopen."""
+    with uow.transaction(write=False):
+        if not uow.opportunities.exists(opportunity_id):
+            raise NotFound("opportunity", opportunity_id)
+        return uow.closes.list_for(opportunity_id, limit=limit, cursor=cursor)
+
+
+def correct_close(
+    uow: UnitOfWork, close_id: UUID, changes: dict[str, Any], *, actor: Actor, pre: Preconditions = NO_PRECONDITIONS
+) -> OpportunityClose:
+    """Managers may correct the standing record's description, competitor and reason detail (audited)."""
+    with uow.transaction():
+        record = uow.closes.get(close_id)
+        opportunity = uow.opportunities.lock(record.opportunity_id)
+        record = uow.closes.get(close_id)  # read again under the lock: a reopen may have just ended it
+        actor.require_manager("correct close records")
+        check_close_references(
+            uow,
+            outcome=record.outcome,
+            close_reason_id=changes.get("close_reason_id"),
+            competitor_id=changes.get("competitor_id"),
+        )
+        guards.check(uow, pre, current_version=opportunity.version)
+        change = record.correct(changes=changes, at=uow.clock.now())
+        uow.closes.save(record)
+        uow.audit.record([change], by=actor.id, at=record.updated_at)
+        return record
+
+
+# ---------------------------------------------------------------------------------------------- bulk close
+@dataclass(frozen=True)
+class BulkRow:
+    """One opportunity's result in a bulk close; `error` is set when it was refused."""
+
+    id: UUID
+    ok: bool
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    results: tuple[BulkRow, ...]
+
+    @property
+    def closed(self) -> int:
+        return sum(1 for row in self.results if row.ok)
+
+    @property
+    def failed(self) -> int:
+        return len(self.results) - self.closed
+
+
+def check_bulk_close(uow: UnitOfWork, ids: Sequence[UUID], details: CloseDetails, *, actor: Actor) -> CloseDetails:
+    """Whole-request checks: who may, and input that is wrong for every row alike (422 before anything)."""
+    actor.require_manager("bulk-close opportunities")
+    if not 1 <= len(ids) <= 1000:
+        raise ValidationFailed.field("ids", "must name 1 to 1000 opportunities")
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed.field("ids", "must not contain duplicates")
+    with uow.transaction(write=False):
+        checked = details.checked(today=uow.clock.today())
+        check_close_references(
+            uow, outcome=checked.outcome, close_reason_id=checked.close_reason_id, competitor_id=checked.competitor_id
+        )
+    return checked
+
+
+def bulk_close(
+    uow: UnitOfWork,
+    ids: Sequence[UUID],
+    details: CloseDetails,
+    *,
+    actor: Actor,
+    pre: Preconditions = NO_PRECONDITIONS,
+    on_row: Callable[[BulkRow], None] | None = None,
+) -> BulkResult:
+    """Each opportunity closes or is refused on its own (its own savepoint), and every one is reported, in
+    the order given. Commits come in batches so that a large close stays fast; a crash loses whole batches,
+    never half an opportunity."""
+    details = check_bulk_close(uow, ids, details, actor=actor)
+    if pre.idempotency is not None:
+        with uow.transaction(write=False):
+            guards.check(uow, replace(pre, expected_version=None), current_version=0)
+    by_id: dict[UUID, BulkRow] = {}
+    for batch in _batches(ids, BULK_BATCH):
+        batch_rows = _close_batch(uow, batch, details, actor=actor)
+        by_id.update(batch_rows)
+        if on_row is not None:
+            for opportunity_id in batch:
+                on_row(batch_rows[opportunity_id])
+    result = BulkResult(results=tuple(by_id[i] for i in ids))
+    if pre.idempotency is not None:
+        with uow.transaction():
+            guards.remember(uow, pre, result)
+    return result
+
+
+def _batches(ids: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, *, actor: Actor) -> dict[UUID, BulkRow]:
+    rows: dict[UUID, BulkRow] = {}
+    with uow.transaction():
+        # Locks are taken in id order so two bulk closes over overlapping sets cannot deadlock.
+        for opportunity_id in sorted(batch):
+            try:
+                with uow.savepoint():
+                    opportunity = uow.opportunities.lock(opportunity_id)
+                    _close_locked(uow, opportunity, details, actor=actor, pre=NO_PRECONDITIONS)
+                rows[opportunity_id] = BulkRow(opportunity_id, ok=True)
+            except DomainError as error:
+                rows[opportunity_id] = BulkRow(opportunity_id, ok=False, error=error)
+    return rows

@@ -1,0 +1,54 @@
+"""Preconditions a client may attach to a change: If-Match and Idempotency-Key (SPEC §7).
+
+They are checked inside the change's own transaction, after the row lock, so a replay or a version check
+cannot race the change it guards. Order: idempotent replay first, then the version check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from dealdesk.domain.errors import IdempotencyKeyReused, PreconditionFailed
+from dealdesk.services.ports import IdempotencyRequest, StoredAnswer, UnitOfWork
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    expected_version: int | None = None
+    """From If-Match: the version of the resource in the path the client last saw."""
+    idempotency: IdempotencyRequest | None = None
+    answer: Callable[[object], StoredAnswer] | None = None
+    """Renders a successful result as the answer to store under the idempotency key."""
+
+
+NO_PRECONDITIONS = Preconditions()
+
+
+class Replay(Exception):
+    """The same request was already answered: its stored answer is the answer, and nothing is written."""
+
+    def __init__(self, answer: StoredAnswer) -> None:
+        super().__init__("replayed idempotent request")
+        self.answer = answer
+
+
+def check(uow: UnitOfWork, pre: Preconditions, *, current_version: int) -> None:
+    if pre.idempotency is not None:
+        found = uow.idempotency.find(pre.idempotency)
+        if found is not None:
+            fingerprint, answer = found
+            if fingerprint != pre.idempotency.fingerprint:
+                raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body")
+            raise Replay(answer)
+    if pre.expected_version is not None and pre.expected_version != current_version:
+        raise PreconditionFailed("The record changed since you last read it (If-Match does not match its ETag)")
+
+
+def remember(uow: UnitOfWork, pre: Preconditions, result: R) -> R:
+    """Store the answer in the same transaction as the change, so a crash loses both or neither."""
+    if pre.idempotency is not None and pre.answer is not None:
+        uow.idempotency.remember(pre.idempotency, pre.answer(result), at=uow.clock.now())
+    return result

@@ -1,0 +1,178 @@
+"""What the use cases need from persistence, as protocols. The db adapter implements them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+from dealdesk.domain.access import Actor
+from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.quote import Quote
+from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract
+from dealdesk.domain.states import OpportunityState, Outcome
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a keyset-paginated list; `next_cursor` is None on the last page."""
+
+    items: Sequence[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class OpportunityFilter:
+    state: OpportunityState | None = None
+    account_id: UUID | None = None
+    owner_id: UUID | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: UUID
+    at: datetime
+    user_id: UUID
+    record_type: str
+    record_id: UUID
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The answer an idempotent request got the first time, replayed for a repeat."""
+
+    status_code: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IdempotencyRequest:
+    """`Idempotency-Key` as scoped by SPEC §7: per user and path; the fingerprint is of the body."""
+
+    user_id: UUID
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def today(self) -> date:
+        """Today in the business time zone."""
+        ...
+
+
+class OpportunityRepository(Protocol):
+    def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
+        """Load the aggregate with its row lock held to the end of the transaction. NotFound if missing."""
+        ...
+
+    def get(self, opportunity_id: UUID) -> Opportunity:
+        """Load the aggregate for reading, with quotes (no lines) and its standing close."""
+        ...
+
+    def exists(self, opportunity_id: UUID) -> bool: ...
+    def add(self, opportunity: Opportunity) -> None: ...
+    def save(self, opportunity: Opportunity) -> None:
+        """Write what changed in the aggregate since it was loaded: rows, quotes, lines, close, contract."""
+        ...
+
+    def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]: ...
+
+
+class QuoteRepository(Protocol):
+    def get(self, quote_id: UUID) -> Quote:
+        """A quote with its lines; NotFound if missing."""
+        ...
+
+    def opportunity_id_of(self, quote_id: UUID) -> UUID: ...
+    def list_for(self, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[Quote]: ...
+    def next_number(self) -> str:
+        """A fresh human-readable quote number, e.g. Q-00042."""
+        ...
+
+
+class CloseRepository(Protocol):
+    def get(self, close_id: UUID) -> OpportunityClose: ...
+    def list_for(self, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[OpportunityClose]: ...
+    def save(self, record: OpportunityClose) -> None: ...
+
+
+class AccountRepository(Protocol):
+    def add(self, account: Account) -> None: ...
+    def get(self, account_id: UUID) -> Account: ...
+    def exists(self, account_id: UUID) -> bool: ...
+    def list(self, *, limit: int, cursor: str | None) -> Page[Account]: ...
+
+
+class CompetitorRepository(Protocol):
+    def add(self, competitor: Competitor) -> None:
+        """Duplicate if the name exists case-insensitively."""
+        ...
+
+    def exists(self, competitor_id: UUID) -> bool: ...
+    def list(self, *, limit: int, cursor: str | None) -> Page[Competitor]: ...
+
+
+class CloseReasonRepository(Protocol):
+    def add(self, reason: CloseReason) -> None: ...
+    def find(self, reason_id: UUID) -> CloseReason | None: ...
+    def save(self, reason: CloseReason) -> None: ...
+    def list(self, *, outcome: Outcome | None, limit: int, cursor: str | None) -> Page[CloseReason]: ...
+
+
+class ContractRepository(Protocol):
+    def get(self, contract_id: UUID) -> Contract: ...
+
+
+class AuditLog(Protocol):
+    def record(self, changes: Sequence[Change], *, by: UUID, at: datetime) -> None: ...
+    def list_for(self, record_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]: ...
+
+
+class IdempotencyStore(Protocol):
+    def find(self, request: IdempotencyRequest) -> tuple[str, StoredAnswer] | None:
+        """The fingerprint and answer stored under this key, if any (and not expired)."""
+        ...
+
+    def remember(self, request: IdempotencyRequest, answer: StoredAnswer, *, at: datetime) -> None: ...
+
+
+class UserDirectory(Protocol):
+    def ensure(self, name: str, role: str) -> Actor:
+        """The user of that name, created with that role if missing."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    opportunities: OpportunityRepository
+    quotes: QuoteRepository
+    closes: CloseRepository
+    accounts: AccountRepository
+    competitors: CompetitorRepository
+    close_reasons: CloseReasonRepository
+    contracts: ContractRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
+    users: UserDirectory
+    clock: Clock
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+        """One database transaction: committed when the block ends, rolled back if it raises.
+
+        A write transaction takes the write lock up front on SQLite, so racing writers queue instead of
+        failing with 'database is locked'."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested all-or-nothing step inside the current transaction."""
+        ...

@@ -1,0 +1,37 @@
+"""Checks that ids named in a request body point at real records (an unknown one is a validation error)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from dealdesk.domain.errors import FieldError, ValidationFailed
+from dealdesk.domain.states import Outcome
+from dealdesk.services.ports import UnitOfWork
+
+
+def check_close_references(
+    uow: UnitOfWork,
+    *,
+    outcome: Outcome,
+    close_reason_id: UUID | None,
+    competitor_id: UUID | None,
+) -> None:
+    errors: list[FieldError] = []
+    if competitor_id is not None and not uow.competitors.exists(competitor_id):
+        errors.append(FieldError("competitor_id", "no such competitor"))
+    if close_reason_id is not None:
+        reason = uow.close_reasons.find(close_reason_id)
+        if reason is None:
+            errors.append(FieldError("close_reason_id", "no such close reason"))
+        else:
+            try:
+                reason.require_usable_for(outcome)
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def check_account(uow: UnitOfWork, account_id: UUID) -> None:
+    if not uow.accounts.exists(account_id):
+        raise ValidationFailed.field("account_id", "no such account")
