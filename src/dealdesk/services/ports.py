@@ -154,17 +154,28 @@ class UserDirectory(Protocol):
 
 
 class UnitOfWork(Protocol):
-    opportunities: OpportunityRepository
-    quotes: QuoteRepository
-    closes: CloseRepository
-    accounts: AccountRepository
-    competitors: CompetitorRepository
-    close_reasons: CloseReasonRepository
-    contracts: ContractRepository
-    audit: AuditLog
-    idempotency: IdempotencyStore
-    users: UserDirectory
-    clock: Clock
+    @property
+    def opportunities(self) -> OpportunityRepository: ...
+    @property
+    def quotes(self) -> QuoteRepository: ...
+    @property
+    def closes(self) -> CloseRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def competitors(self) -> CompetitorRepository: ...
+    @property
+    def close_reasons(self) -> CloseReasonRepository: ...
+    @property
+    def contracts(self) -> ContractRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def users(self) -> UserDirectory: ...
+    @property
+    def clock(self) -> Clock: ...
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         """One database transaction: committed when the block ends, rolled back if it raises.

@@ -35,10 +35,9 @@ class QuoteChanges:
     set_valid_until: bool = False
 
 
-def _lock_quote(uow: UnitOfWork, quote_id: UUID, actor: Actor, *, with_lines: bool) -> tuple[Opportunity, Quote]:
-    opportunity = uow.opportunities.lock(
-        uow.quotes.opportunity_id_of(quote_id), lines_of=[quote_id] if with_lines else None
-    )
+def _lock_quote(uow: UnitOfWork, quote_id: UUID, actor: Actor) -> tuple[Opportunity, Quote]:
+    """Lock the quote's opportunity (every quote change is a change to the deal) and load the quote's lines."""
+    opportunity = uow.opportunities.lock(uow.quotes.opportunity_id_of(quote_id), lines_of=[quote_id])
     quote = opportunity.quote(quote_id)
     actor.require_may_act_on(opportunity.owner_id)
     return opportunity, quote
@@ -68,7 +67,7 @@ def edit_quote(
 ) -> Quote:
     """Only drafts of an open deal can be edited."""
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=True)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         guards.check(uow, pre, current_version=quote.version)
         opportunity.edit_quote(
             quote_id,
@@ -85,7 +84,7 @@ def edit_quote(
 def delete_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Preconditions = NO_PRECONDITIONS) -> None:
     """Drafts only; their lines go with them, and the deletion is audited."""
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=True)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         guards.check(uow, pre, current_version=quote.version)
         opportunity.delete_quote(quote_id, at=uow.clock.now())
         save(uow, opportunity, actor)
@@ -93,7 +92,7 @@ def delete_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Precondi
 
 def activate_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Preconditions = NO_PRECONDITIONS) -> Quote:
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=False)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         guards.check(uow, pre, current_version=quote.version)
         opportunity.activate_quote(quote_id, at=uow.clock.now())
         save(uow, opportunity, actor)
@@ -112,7 +111,7 @@ def close_quote(
 ) -> Quote:
     """Close one draft or active quote as lost or canceled (default date: today; not in the future)."""
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=False)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         today = uow.clock.today()
         if close_date is not None:
             check_not_in_future(close_date, today=today)
@@ -125,7 +124,7 @@ def close_quote(
 def revise_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Preconditions = NO_PRECONDITIONS) -> Quote:
     """Answers the new draft revision."""
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=True)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         guards.check(uow, pre, current_version=quote.version)
         draft = opportunity.revise_quote(quote_id, new_quote_id=uuid4(), today=uow.clock.today(), at=uow.clock.now())
         save(uow, opportunity, actor)
@@ -135,7 +134,7 @@ def revise_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Precondi
 def copy_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Preconditions = NO_PRECONDITIONS) -> Quote:
     """Answers the new draft, with a new number and the same lines."""
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=True)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         guards.check(uow, pre, current_version=quote.version)
         draft = opportunity.copy_quote(
             quote_id, new_quote_id=uuid4(), number=uow.quotes.next_number(), at=uow.clock.now()
@@ -157,7 +156,7 @@ def win_quote(
 ) -> WinResult:
     """SPEC §5, in one transaction: quote won, siblings lost, draft contract; close the deal if asked."""
     with uow.transaction():
-        opportunity, quote = _lock_quote(uow, quote_id, actor, with_lines=True)
+        opportunity, quote = _lock_quote(uow, quote_id, actor)
         check_close_references(uow, outcome=Outcome.WON, close_reason_id=None, competitor_id=details.competitor_id)
         today = uow.clock.today()
         if details.close_date is not None:

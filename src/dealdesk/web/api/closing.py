@@ -1,0 +1,127 @@
+"""Closing an opportunity: preview, close all quotes, close, reopen, close history, corrections, bulk close."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from dealdesk.domain.errors import FieldError, ValidationFailed
+from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.services import closing
+from dealdesk.services.guards import Preconditions, Replay
+from dealdesk.web import presenters
+from dealdesk.web import schemas as s
+from dealdesk.web.api.catalogue import Cursor, Limit
+from dealdesk.web.deps import ActorDep, ExpectedVersion, IdempotencyKey, UowDep, preconditions, replayed, respond
+from dealdesk.web.json_body import ExactJsonRoute
+
+router = APIRouter(route_class=ExactJsonRoute, tags=["closing"])
+
+
+@router.post("/opportunities/bulk-close", response_model=s.BulkCloseOut)
+def bulk_close(
+    body: s.BulkCloseIn, request: Request, uow: UowDep, actor: ActorDep, key: IdempotencyKey = None
+) -> Response:
+    """Each opportunity closes or is refused on its own; every id is reported, in the order given."""
+    details = CloseDetails(
+        outcome=body.outcome,
+        status_reason=body.status_reason,
+        close_date=body.close_date,
+        close_reason_id=body.close_reason_id,
+        competitor_id=body.competitor_id,
+        description=body.description,
+        close_quotes=body.close_quotes,
+    )
+    pre = preconditions(request, actor, version=None, key=key, body=body, render=presenters.bulk_result)
+    try:
+        result = closing.bulk_close(uow, body.ids, details, actor=actor, pre=pre)
+    except Replay as replay:
+        return replayed(replay.answer)
+    return respond(presenters.bulk_result(result))
+
+
+@router.get("/opportunities/{opportunity_id}/close-preview", response_model=s.ClosePreviewOut)
+def close_preview(opportunity_id: UUID, uow: UowDep) -> Response:
+    """What the Close dialog shows before the user confirms; send `etag` back as If-Match on the close."""
+    preview = closing.preview_close(uow, opportunity_id)
+    return respond(presenters.preview(preview), version=preview.version)
+
+
+@router.post("/opportunities/{opportunity_id}/close-quotes", response_model=s.ClosedQuotesOut)
+def close_quotes(
+    opportunity_id: UUID, body: s.CloseQuotesIn, uow: UowDep, actor: ActorDep, version: ExpectedVersion
+) -> Response:
+    """Every active and draft quote of an open opportunity, closed at once."""
+    closed = closing.close_all_quotes(
+        uow,
+        opportunity_id,
+        reason=body.status_reason,
+        description=body.description,
+        actor=actor,
+        pre=Preconditions(expected_version=version),
+    )
+    return respond(s.ClosedQuotesOut(closed_quotes=presenters.closed_quotes(closed)))
+
+
+@router.post("/opportunities/{opportunity_id}/close", response_model=s.CloseOut)
+def close_opportunity(
+    opportunity_id: UUID,
+    body: s.CloseIn,
+    request: Request,
+    uow: UowDep,
+    actor: ActorDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey = None,
+) -> Response:
+    """Close as won or lost. Refused while a quote is active (`active_quotes_block_close` names them), unless
+    `close_quotes` closes every active and draft quote in the same transaction."""
+    details = CloseDetails(
+        outcome=body.outcome,
+        status_reason=body.status_reason,
+        close_date=body.close_date,
+        actual_revenue=body.actual_revenue,
+        close_reason_id=body.close_reason_id,
+        competitor_id=body.competitor_id,
+        description=body.description,
+        close_quotes=body.close_quotes,
+    )
+    pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.close_result)
+    try:
+        result = closing.close_opportunity(uow, opportunity_id, details, actor=actor, pre=pre)
+    except Replay as replay:
+        return replayed(replay.answer)
+    return respond(presenters.close_result(result), version=result.opportunity.version)
+
+
+@router.post("/opportunities/{opportunity_id}/reopen", response_model=s.OpportunityOut)
+def reopen(
+    opportunity_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion, body: s.ReopenIn | None = None
+) -> Response:
+    """Back to open; the standing close record is kept and stamped with who reopened it and why."""
+    body = body or s.ReopenIn()
+    reopened = closing.reopen_opportunity(
+        uow,
+        opportunity_id,
+        status_reason=body.status_reason,
+        reason=body.reason,
+        actor=actor,
+        pre=Preconditions(expected_version=version),
+    )
+    return respond(s.OpportunityOut.model_validate(reopened), version=reopened.version)
+
+
+@router.get("/opportunities/{opportunity_id}/closes", response_model=s.CloseRecordList)
+def list_closes(opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
+    """Every close record, newest first, including those ended by a reopen."""
+    page = closing.list_closes(uow, opportunity_id, limit=limit, cursor=cursor)
+    return respond(s.CloseRecordList.model_validate(page))
+
+
+@router.patch("/closes/{close_id}", response_model=s.CloseRecordOut)
+def correct_close(close_id: UUID, body: s.ClosePatch, uow: UowDep, actor: ActorDep) -> Response:
+    """The standing record's description, competitor and reason detail; audited."""
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise ValidationFailed([FieldError("body", "name at least one of description, competitor_id, close_reason_id")])
+    return respond(s.CloseRecordOut.model_validate(closing.correct_close(uow, close_id, changes, actor=actor)))

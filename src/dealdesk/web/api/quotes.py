@@ -1,0 +1,110 @@
+"""Quote actions: edit, delete, activate, close, revise, copy, win."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from dealdesk.domain.errors import ValidationFailed
+from dealdesk.services import quotes
+from dealdesk.services.guards import Preconditions, Replay
+from dealdesk.web import presenters
+from dealdesk.web import schemas as s
+from dealdesk.web.api.opportunities import domain_lines
+from dealdesk.web.deps import ActorDep, ExpectedVersion, IdempotencyKey, UowDep, preconditions, replayed, respond
+from dealdesk.web.json_body import ExactJsonRoute
+
+router = APIRouter(route_class=ExactJsonRoute, tags=["quotes"])
+
+
+@router.get("/quotes/{quote_id}", response_model=s.QuoteOut)
+def get_quote(quote_id: UUID, uow: UowDep) -> Response:
+    found = quotes.get_quote(uow, quote_id)
+    return respond(presenters.quote(found), version=found.version)
+
+
+@router.patch("/quotes/{quote_id}", response_model=s.QuoteOut)
+def edit_quote(quote_id: UUID, body: s.QuotePatch, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
+    """Drafts only: name, lines (replaced as a whole) and valid_until (`null` clears it)."""
+    given = body.model_fields_set
+    changes = quotes.QuoteChanges(
+        name=body.name,
+        lines=domain_lines(body.lines) if body.lines is not None else None,
+        valid_until=body.valid_until,
+        set_valid_until="valid_until" in given,
+    )
+    if "name" in given and body.name is None:
+        raise ValidationFailed.field("name", "must not be null")
+    edited = quotes.edit_quote(uow, quote_id, changes, actor=actor, pre=Preconditions(expected_version=version))
+    return respond(presenters.quote(edited), version=edited.version)
+
+
+@router.delete("/quotes/{quote_id}", status_code=204, response_class=Response)
+def delete_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
+    quotes.delete_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
+    return Response(status_code=204)
+
+
+@router.post("/quotes/{quote_id}/activate", response_model=s.QuoteOut)
+def activate_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
+    """Draft to active (sent to the customer): needs at least one line and a total of 0 or more."""
+    activated = quotes.activate_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
+    return respond(presenters.quote(activated), version=activated.version)
+
+
+@router.post("/quotes/{quote_id}/close", response_model=s.QuoteOut)
+def close_quote(
+    quote_id: UUID, body: s.QuoteCloseIn, uow: UowDep, actor: ActorDep, version: ExpectedVersion
+) -> Response:
+    closed = quotes.close_quote(
+        uow,
+        quote_id,
+        reason=body.status_reason,
+        close_date=body.close_date,
+        description=body.description,
+        actor=actor,
+        pre=Preconditions(expected_version=version),
+    )
+    return respond(presenters.quote(closed), version=closed.version)
+
+
+@router.post("/quotes/{quote_id}/revise", status_code=201, response_model=s.QuoteOut)
+def revise_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
+    """The active quote closes as revised; answers the new draft (same number, next revision)."""
+    draft = quotes.revise_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
+    return respond(presenters.quote(draft), status=201, version=draft.version)
+
+
+@router.post("/quotes/{quote_id}/copy", status_code=201, response_model=s.QuoteOut)
+def copy_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
+    """Answers a new draft with a new number and the same lines."""
+    draft = quotes.copy_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
+    return respond(presenters.quote(draft), status=201, version=draft.version)
+
+
+@router.post("/quotes/{quote_id}/win", response_model=s.WinOut)
+def win_quote(
+    quote_id: UUID,
+    request: Request,
+    uow: UowDep,
+    actor: ActorDep,
+    version: ExpectedVersion,
+    key: IdempotencyKey = None,
+    body: s.WinIn | None = None,
+) -> Response:
+    """SPEC §5: the quote is won, its siblings lost, a draft contract starts; `close_opportunity` also closes
+    the deal as won, in the same transaction."""
+    body = body or s.WinIn()
+    details = quotes.WinDetails(
+        close_date=body.close_date,
+        description=body.description,
+        competitor_id=body.competitor_id,
+        close_opportunity=body.close_opportunity,
+    )
+    pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.win_result)
+    try:
+        result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=pre)
+    except Replay as replay:
+        return replayed(replay.answer)
+    return respond(presenters.win_result(result))

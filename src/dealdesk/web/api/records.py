@@ -1,0 +1,32 @@
+"""Contracts and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from dealdesk.services import reads
+from dealdesk.web import schemas as s
+from dealdesk.web.api.catalogue import Cursor, Limit
+from dealdesk.web.deps import UowDep, respond
+from dealdesk.web.json_body import ExactJsonRoute
+
+router = APIRouter(route_class=ExactJsonRoute, tags=["records"])
+
+
+@router.get("/contracts/{contract_id}", response_model=s.ContractOut)
+def get_contract(contract_id: UUID, uow: UowDep) -> Response:
+    return respond(s.ContractOut.model_validate(reads.get_contract(uow, contract_id)))
+
+
+@router.get("/audit", response_model=s.AuditList)
+def audit(
+    uow: UowDep,
+    record: Annotated[UUID, Query(description="Id of any record: opportunity, quote, close record, …")],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Audit entries of one record, newest first."""
+    return respond(s.AuditList.model_validate(reads.audit_for(uow, record, limit=limit, cursor=cursor)))

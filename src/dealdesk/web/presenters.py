@@ -1,0 +1,64 @@
+"""Domain results to response documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dealdesk.domain.opportunity import ClosePreview, CloseResult, WinResult
+from dealdesk.domain.quote import ClosedQuote, Quote
+from dealdesk.services.closing import BulkResult
+from dealdesk.web import schemas as s
+from dealdesk.web.deps import etag
+
+
+def closed_quotes(closed: Sequence[ClosedQuote]) -> list[s.ClosedQuoteOut]:
+    return [s.ClosedQuoteOut.model_validate(c) for c in closed]
+
+
+def quote(q: Quote) -> s.QuoteOut:
+    return s.QuoteOut.model_validate(q)
+
+
+def close_result(result: object) -> s.CloseOut:
+    assert isinstance(result, CloseResult)
+    return s.CloseOut(
+        opportunity=s.OpportunityOut.model_validate(result.opportunity),
+        close=s.CloseRecordOut.model_validate(result.close),
+        closed_quotes=closed_quotes(result.closed_quotes),
+    )
+
+
+def win_result(result: object) -> s.WinOut:
+    assert isinstance(result, WinResult)
+    return s.WinOut(
+        quote=quote(result.quote),
+        opportunity=s.OpportunityOut.model_validate(result.opportunity),
+        contract=s.ContractOut.model_validate(result.contract),
+        closed_quotes=closed_quotes(result.closed_quotes),
+    )
+
+
+def preview(p: ClosePreview) -> s.ClosePreviewOut:
+    return s.ClosePreviewOut(
+        can_close=p.can_close,
+        blocking_quotes=[s.QuoteSummary.model_validate(q) for q in p.blocking_quotes],
+        draft_quotes=[s.QuoteSummary.model_validate(q) for q in p.draft_quotes],
+        won_quote=s.QuoteSummary.model_validate(p.won_quote) if p.won_quote is not None else None,
+        etag=etag(p.version),
+    )
+
+
+def bulk_result(result: object) -> s.BulkCloseOut:
+    assert isinstance(result, BulkResult)
+    return s.BulkCloseOut(
+        results=[
+            s.BulkRowOut(
+                id=row.id,
+                ok=row.ok,
+                error=s.BulkErrorOut(code=row.error.code, detail=row.error.detail) if row.error else None,
+            )
+            for row in result.results
+        ],
+        closed=result.closed,
+        failed=result.failed,
+    )

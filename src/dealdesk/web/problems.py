@@ -1,0 +1,126 @@
+"""The one place where errors become HTTP answers: RFC 9457 problem+json with a stable `code`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dealdesk.domain.errors import DomainError
+
+log = logging.getLogger("dealdesk.web")
+
+STATUS_OF_CODE: dict[str, int] = {
+    "validation_error": 422,
+    "idempotency_key_reused": 422,
+    "not_found": 404,
+    "duplicate": 409,
+    "invalid_transition": 409,
+    "opportunity_not_open": 409,
+    "active_quotes_block_close": 409,
+    "won_quote_requires_won_close": 409,
+    "won_quote_exists": 409,
+    "quote_has_no_lines": 409,
+    "quote_total_negative": 409,
+    "precondition_failed": 412,
+    "payload_too_large": 413,
+    "rate_limited": 429,
+    "unauthenticated": 401,
+    "forbidden": 403,
+}
+
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("validation_error", "Invalid input"),
+    401: ("unauthenticated", "Unauthenticated"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extensions: Any) -> JSONResponse:
+    body = {"type": f"urn:dealdesk:problem:{code}", "title": title, "status": status, "detail": detail, "code": code}
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def domain_problem(error: DomainError) -> JSONResponse:
+    return problem(STATUS_OF_CODE.get(error.code, 409), error.code, error.title, error.detail, **error.extensions())
+
+
+def field_name(location: Sequence[int | str]) -> str:
+    """('body', 'lines', 0, 'quantity') -> 'lines[0].quantity'; ('query', 'limit') -> 'limit'."""
+    parts = list(location[1:]) if location and location[0] in ("body", "query", "path", "header") else list(location)
+    if not parts:
+        return str(location[0]) if location else "body"
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return "is not valid JSON"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "missing":
+        return "is required"
+    message = str(error.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI, path_exists: Any) -> None:
+    """Register the handlers. `path_exists(name, id)` tells whether a record named in the path exists, so an
+    unknown id is 404 even when the body is also wrong (SPEC §7: 404 is checked before 422)."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, error: DomainError) -> JSONResponse:
+        return domain_problem(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = list(error.errors())
+        if any(e.get("loc", ("",))[0] == "path" for e in errors):
+            return problem(404, "not_found", "Not found", "No such record")
+        for name, raw in request.path_params.items():
+            try:
+                found = path_exists(name, UUID(str(raw)))
+            except ValueError:
+                found = False
+            if not found:
+                return problem(404, "not_found", "Not found", f"No record for {name} {raw}")
+        fields = [
+            {
+                "field": "body" if e.get("type") == "json_invalid" else field_name(e.get("loc", ())),
+                "message": _message(e),
+            }
+            for e in errors
+        ]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return problem(422, "validation_error", "Invalid input", detail, errors=fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code, title = _HTTP_CODES.get(error.status_code, ("http_error", "Error"))
+        if error.status_code == 400:  # a body FastAPI could not even read is an input fault
+            return problem(422, code, title, str(error.detail), errors=[{"field": "body", "message": "is not valid"}])
+        return problem(error.status_code, code, title, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return problem(500, "internal_error", "Internal error", "Something went wrong on our side; nothing was changed")

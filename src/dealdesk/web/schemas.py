@@ -1,0 +1,436 @@
+"""Request and response documents of the JSON API (the public contract of SPEC §2 and §7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictStr,
+    WithJsonSchema,
+)
+
+from dealdesk.domain import values
+from dealdesk.domain.errors import ValidationFailed
+from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
+from dealdesk.web.json_body import ExponentNumber
+
+MONEY_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
+
+
+def _decimal_in(value: Any, *, allow_negative: bool, quantity: bool = False) -> Decimal:
+    if isinstance(value, ExponentNumber):
+        raise ValueError("must be written without an exponent, such as 1250.00")
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError('must be a decimal number or a string such as "1250.00"')
+    try:
+        number = values.parse_decimal_text(value.strip(), field="") if isinstance(value, str) else Decimal(value)
+        if quantity:
+            return values.check_quantity(number, field="")
+        return values.check_money(number, field="", allow_negative=allow_negative)
+    except ValidationFailed as exc:
+        raise ValueError(exc.errors[0].message) from exc
+
+
+def _date_in(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    try:
+        return values.parse_iso_date(value, field="")
+    except ValidationFailed as exc:
+        raise ValueError(exc.errors[0].message) from exc
+
+
+def _money_out(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+_MONEY_IN_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"type": "number", "minimum": 0}]}
+)
+_SIGNED_MONEY_IN_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$"}, {"type": "number"}]}
+)
+MoneyIn = Annotated[Decimal, BeforeValidator(lambda v: _decimal_in(v, allow_negative=False)), _MONEY_IN_SCHEMA]
+SignedMoneyIn = Annotated[
+    Decimal, BeforeValidator(lambda v: _decimal_in(v, allow_negative=True)), _SIGNED_MONEY_IN_SCHEMA
+]
+QuantityIn = Annotated[
+    Decimal, BeforeValidator(lambda v: _decimal_in(v, allow_negative=False, quantity=True)), _MONEY_IN_SCHEMA
+]
+DateIn = Annotated[date, BeforeValidator(_date_in), WithJsonSchema({"type": "string", "format": "date"})]
+Money = Annotated[
+    Decimal,
+    PlainSerializer(_money_out, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN}),
+]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=160)]
+Title = Annotated[StrictStr, Field(min_length=1, max_length=300)]
+Description = Annotated[StrictStr, Field(max_length=2000)]
+Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class In(BaseModel):
+    """Request bodies refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ------------------------------------------------------------------------------------------ catalogue
+class AccountIn(In):
+    name: Name
+
+
+class AccountOut(Out):
+    id: UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompetitorIn(In):
+    name: Name
+
+
+class CompetitorOut(AccountOut):
+    pass
+
+
+class CloseReasonIn(In):
+    outcome: Outcome
+    name: Name
+    active: StrictBool = True
+
+
+class CloseReasonPatch(In):
+    name: Name | None = None
+    active: StrictBool | None = None
+
+
+class CloseReasonOut(Out):
+    id: UUID
+    outcome: Outcome
+    name: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# ------------------------------------------------------------------------------------------ opportunities
+class OpportunityIn(In):
+    name: Title
+    account_id: UUID
+    currency: Currency = "USD"
+    estimated_revenue: MoneyIn
+    estimated_close_date: DateIn | None = None
+    description: Description | None = None
+
+
+class OpportunityPatch(In):
+    name: Title | None = None
+    account_id: UUID | None = None
+    currency: Currency | None = None
+    estimated_revenue: MoneyIn | None = None
+    estimated_close_date: DateIn | None = None
+    description: Description | None = None
+    status_reason: Literal[OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD] | None = None
+    owner_id: UUID | None = None
+
+
+class OpportunityOut(Out):
+    id: UUID
+    name: str
+    account_id: UUID
+    currency: str
+    estimated_revenue: Money
+    estimated_close_date: date | None
+    description: str | None
+    owner_id: UUID
+    state: OpportunityState
+    status_reason: OpportunityStatus
+    actual_revenue: Money | None
+    actual_close_date: date | None
+    won_quote_id: UUID | None
+    contract_id: UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+# ------------------------------------------------------------------------------------------ quotes
+class LineIn(In):
+    description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    quantity: QuantityIn
+    unit_price: SignedMoneyIn
+
+
+class QuoteIn(In):
+    name: Title
+    lines: Annotated[list[LineIn], Field(max_length=500)] = []
+    valid_until: DateIn | None = None
+
+
+class QuotePatch(In):
+    name: Title | None = None
+    lines: Annotated[list[LineIn], Field(max_length=500)] | None = None
+    valid_until: DateIn | None = None
+
+
+class LineOut(Out):
+    description: str
+    quantity: Money
+    unit_price: Money
+    amount: Money
+
+
+class QuoteOut(Out):
+    id: UUID
+    opportunity_id: UUID
+    number: str
+    revision: int
+    name: str
+    state: QuoteState
+    status_reason: QuoteStatus
+    lines: list[LineOut]
+    total_amount: Money
+    valid_until: date | None
+    closed_on: date | None
+    close_description: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class QuoteSummary(Out):
+    """A quote as the close dialog lists it."""
+
+    id: UUID
+    number: str
+    revision: int
+    name: str
+    state: QuoteState
+    status_reason: QuoteStatus
+    total_amount: Money
+
+
+class QuoteCloseIn(In):
+    status_reason: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED]
+    close_date: DateIn | None = None
+    description: Description | None = None
+
+
+class WinIn(In):
+    close_date: DateIn | None = None
+    description: Description | None = None
+    competitor_id: UUID | None = None
+    close_opportunity: StrictBool = False
+
+
+class ClosedQuoteOut(Out):
+    id: UUID
+    number: str
+    revision: int
+    name: str
+    previous_state: QuoteState
+    state: QuoteState
+    status_reason: QuoteStatus
+
+
+class ContractLineOut(LineOut):
+    pass
+
+
+class ContractOut(Out):
+    id: UUID
+    opportunity_id: UUID
+    quote_id: UUID
+    account_id: UUID
+    currency: str
+    state: str
+    lines: list[ContractLineOut]
+    total_amount: Money
+    created_at: datetime
+    updated_at: datetime
+
+
+# ------------------------------------------------------------------------------------------ closing
+class CloseIn(In):
+    outcome: Outcome
+    status_reason: OpportunityStatus | None = None
+    close_reason_id: UUID | None = None
+    close_date: DateIn
+    actual_revenue: MoneyIn | None = None
+    competitor_id: UUID | None = None
+    description: Description | None = None
+    close_quotes: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED] | None = None
+
+
+class CloseQuotesIn(In):
+    status_reason: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED]
+    description: Description | None = None
+
+
+class ReopenIn(In):
+    status_reason: Literal[OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD] | None = None
+    reason: Description | None = None
+
+
+class ClosePatch(In):
+    description: Description | None = None
+    competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
+
+
+class BulkCloseIn(In):
+    ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
+    outcome: Outcome
+    status_reason: OpportunityStatus | None = None
+    close_date: DateIn
+    close_reason_id: UUID | None = None
+    competitor_id: UUID | None = None
+    description: Description | None = None
+    close_quotes: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED] | None = None
+
+
+class CloseRecordOut(Out):
+    id: UUID
+    opportunity_id: UUID
+    outcome: Outcome
+    status_reason: OpportunityStatus
+    close_reason_id: UUID | None
+    close_date: date
+    actual_revenue: Money
+    currency: str
+    competitor_id: UUID | None
+    description: str | None
+    won_quote_id: UUID | None
+    owner_id: UUID
+    account_id: UUID
+    closed_by: UUID
+    closed_at: datetime
+    reopened_at: datetime | None
+    reopened_by: UUID | None
+    reopen_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CloseOut(Out):
+    opportunity: OpportunityOut
+    close: CloseRecordOut
+    closed_quotes: list[ClosedQuoteOut]
+
+
+class ClosedQuotesOut(Out):
+    closed_quotes: list[ClosedQuoteOut]
+
+
+class WinOut(Out):
+    quote: QuoteOut
+    opportunity: OpportunityOut
+    contract: ContractOut
+    closed_quotes: list[ClosedQuoteOut]
+
+
+class ClosePreviewOut(Out):
+    can_close: bool
+    blocking_quotes: list[QuoteSummary]
+    draft_quotes: list[QuoteSummary]
+    won_quote: QuoteSummary | None
+    etag: str
+
+
+class BulkErrorOut(Out):
+    code: str
+    detail: str
+
+
+class BulkRowOut(Out):
+    id: UUID
+    ok: bool
+    error: BulkErrorOut | None = None
+
+
+class BulkCloseOut(Out):
+    results: list[BulkRowOut]
+    closed: int
+    failed: int
+
+
+class AuditOut(Out):
+    id: UUID
+    at: datetime
+    user_id: UUID
+    record_type: str
+    record_id: UUID
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+# ------------------------------------------------------------------------------------------ lists and errors
+class AccountList(Out):
+    items: list[AccountOut]
+    next_cursor: str | None
+
+
+class CompetitorList(Out):
+    items: list[CompetitorOut]
+    next_cursor: str | None
+
+
+class CloseReasonList(Out):
+    items: list[CloseReasonOut]
+    next_cursor: str | None
+
+
+class OpportunityList(Out):
+    items: list[OpportunityOut]
+    next_cursor: str | None
+
+
+class QuoteList(Out):
+    items: list[QuoteOut]
+    next_cursor: str | None
+
+
+class CloseRecordList(Out):
+    items: list[CloseRecordOut]
+    next_cursor: str | None
+
+
+class AuditList(Out):
+    items: list[AuditOut]
+    next_cursor: str | None
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with dealdesk's stable `code` and any extensions."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldErrorOut] | None = None
