@@ -23,6 +23,7 @@ from dealdesk.db.stores import (
     SqlQuotes,
     SqlUsers,
 )
+from dealdesk.services.ports import Clock
 
 
 class SystemClock:
@@ -39,7 +40,7 @@ class SystemClock:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, clock: SystemClock) -> None:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
         self._connection: Connection | None = None
         self.clock = clock

@@ -1,0 +1,207 @@
+"""Typer commands. Each calls the same use cases as the API; one place maps refusals to exit codes:
+0 done, 1 refused by a rule (stderr names the code), 2 bad usage or bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from dealdesk.config import Settings
+from dealdesk.db.engine import make_engine
+from dealdesk.db.migrate import upgrade
+from dealdesk.db.uow import SqlUnitOfWork, SystemClock
+from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import DomainError
+from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
+from dealdesk.domain.values import check_money, parse_decimal_text
+from dealdesk.services import closing
+
+app = typer.Typer(
+    help="dealdesk: opportunities, project quotes and closing deals as Won or Lost.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class QuoteCloseReason(StrEnum):
+    lost = "lost"
+    canceled = "canceled"
+
+
+class CloseOutcome(StrEnum):
+    won = "won"
+    lost = "lost"
+
+
+class CliReason(StrEnum):
+    won = "won"
+    canceled = "canceled"
+    out_sold = "out_sold"
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """The CLI's one `except DomainError`: print the code and exit 1 (2 for input faults)."""
+    try:
+        yield
+    except DomainError as error:
+        err.print(f"[bold red]{error.code}[/]: {error.detail}")
+        raise typer.Exit(EXIT_USAGE if error.code == "validation_error" else EXIT_REFUSED) from error
+
+
+def unit_of_work(settings: Settings) -> tuple[SqlUnitOfWork, Actor]:
+    uow = SqlUnitOfWork(make_engine(settings), SystemClock(settings.zone))
+    with uow.transaction():
+        actor = uow.users.ensure(settings.default_user, "admin")
+    return uow, actor
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (creates the schema on a new database)."""
+    settings = Settings()
+    engine = make_engine(settings)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (stateless; share the database)")] = 1,
+) -> None:
+    """Serve the web UI and the JSON API (docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("dealdesk.web.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo() -> None:
+    """Load a realistic demo data set (accounts, competitors, ~30 opportunities in every state)."""
+    from dealdesk.cli.demo import load_demo
+
+    settings = Settings()
+    uow, actor = unit_of_work(settings)
+    with refusals():
+        created = load_demo(uow, actor)
+    if created:
+        err.print(f"demo data loaded: {created} opportunities")
+    else:
+        err.print("demo data already present: nothing to do")
+
+
+def _parse_money(text: str | None, field: str) -> Decimal | None:
+    if text is None:
+        return None
+    return check_money(parse_decimal_text(text, field=field), field=field)
+
+
+@app.command("close")
+def close_command(
+    opportunity_id: Annotated[UUID, typer.Argument(help="Opportunity id")],
+    outcome: Annotated[CloseOutcome, typer.Option(help="won or lost")],
+    reason: Annotated[CliReason | None, typer.Option(help="Status reason: won, canceled or out_sold")] = None,
+    close_date: Annotated[str | None, typer.Option("--date", help="Close date YYYY-MM-DD (default today)")] = None,
+    revenue: Annotated[str | None, typer.Option(help="Actual revenue (default per SPEC §4)")] = None,
+    competitor: Annotated[UUID | None, typer.Option(help="Competitor id")] = None,
+    close_reason: Annotated[UUID | None, typer.Option(help="Close reason (catalogue) id")] = None,
+    description: Annotated[str | None, typer.Option(help="Why")] = None,
+    close_quotes: Annotated[
+        QuoteCloseReason | None, typer.Option(help="Also close every active and draft quote with this reason")
+    ] = None,
+) -> None:
+    """Close one opportunity as won or lost."""
+    settings = Settings()
+    uow, actor = unit_of_work(settings)
+    with refusals():
+        details = CloseDetails(
+            outcome=Outcome(outcome.value),
+            status_reason=OpportunityStatus(reason.value) if reason else None,
+            close_date=date.fromisoformat(close_date) if close_date else uow.clock.today(),
+            actual_revenue=_parse_money(revenue, "revenue"),
+            competitor_id=competitor,
+            close_reason_id=close_reason,
+            description=description,
+            close_quotes=QuoteStatus(close_quotes.value) if close_quotes else None,
+        )
+        result = closing.close_opportunity(uow, opportunity_id, details, actor=actor)
+    quotes = ", ".join(
+        f"{q.number} rev {q.revision} ({q.previous_state.value} -> {q.status_reason.value})"
+        for q in result.closed_quotes
+    )
+    typer.echo(
+        json.dumps(
+            {
+                "id": str(result.opportunity.id),
+                "state": result.opportunity.state.value,
+                "status_reason": result.opportunity.status_reason.value,
+                "actual_revenue": f"{result.opportunity.actual_revenue:.2f}",
+                "close_id": str(result.close.id),
+                "closed_quotes": quotes,
+            }
+        )
+    )
+
+
+@app.command("bulk-close")
+def bulk_close_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with an `id` column")],
+    outcome: Annotated[CloseOutcome, typer.Option(help="won or lost")],
+    reason: Annotated[CliReason | None, typer.Option(help="Status reason: won, canceled or out_sold")] = None,
+    close_date: Annotated[str | None, typer.Option("--date", help="Close date YYYY-MM-DD (default today)")] = None,
+    competitor: Annotated[UUID | None, typer.Option(help="Competitor id")] = None,
+    close_reason: Annotated[UUID | None, typer.Option(help="Close reason (catalogue) id")] = None,
+    description: Annotated[str | None, typer.Option(help="Why")] = None,
+    close_quotes: Annotated[
+        QuoteCloseReason | None, typer.Option(help="Also close every active and draft quote with this reason")
+    ] = None,
+    results: Annotated[Path | None, typer.Option(help="Where per-row results go (default FILE.results.csv)")] = None,
+) -> None:
+    """Close every opportunity listed in FILE; each closes or is refused on its own. Exit 1 if any was refused."""
+    from dealdesk.cli.bulk import run_bulk_close
+
+    settings = Settings()
+    uow, actor = unit_of_work(settings)
+    with refusals():
+        details = CloseDetails(
+            outcome=Outcome(outcome.value),
+            status_reason=OpportunityStatus(reason.value) if reason else None,
+            close_date=date.fromisoformat(close_date) if close_date else uow.clock.today(),
+            competitor_id=competitor,
+            close_reason_id=close_reason,
+            description=description,
+            close_quotes=QuoteStatus(close_quotes.value) if close_quotes else None,
+        )
+        out = results or file.with_suffix(".results.csv")
+        closed, failed = run_bulk_close(uow, actor, file, out, details, console=err)
+    err.print(f"closed {closed}, refused {failed}; results in {out}")
+    if failed:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
