@@ -141,6 +141,15 @@ class DealMachine(RuleBasedStateMachine):
         quote_id = self._quote_id(opportunity, index)
         self._attempt(opportunity, lambda: opportunity.edit_quote(quote_id, name=name, lines=lines, at=self._now()))
 
+    @rule(which=deal, index=pick, kind=st.sampled_from(["one line", "total out of range"]))
+    def rename_and_reprice_quote(self, which: int, index: int, kind: str) -> None:
+        """A valid name with lines that may be refused: the edit must apply whole or not at all."""
+        opportunity = self.opportunities[which]
+        lines = self._lines(kind)
+        quote_id = self._quote_id(opportunity, index)
+        name = f"Renamed {next(self._numbers)}"
+        self._attempt(opportunity, lambda: opportunity.edit_quote(quote_id, name=name, lines=lines, at=self._now()))
+
     @rule(which=deal, index=pick)
     def activate_quote(self, which: int, index: int) -> None:
         opportunity = self.opportunities[which]

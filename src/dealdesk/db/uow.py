@@ -23,6 +23,7 @@ from dealdesk.db.stores import (
     SqlQuotes,
     SqlUsers,
 )
+from dealdesk.db.views import SqlViews
 from dealdesk.services.ports import Clock
 
 
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(self._current)
         self.idempotency = SqlIdempotency(self._current, clock.now)
         self.users = SqlUsers(self._current, clock.now)
+        self.views = SqlViews(self._current)
 
     def _current(self) -> Connection:
         if self._connection is None:
