@@ -53,6 +53,9 @@ class FixedClock:
     def today(self) -> date:
         return self.moment.date()
 
+    def date_of(self, moment: datetime) -> date:
+        return moment.date()
+
 
 def _lines(rng: random.Random, count: int, discount: bool = False) -> list[QuoteLine]:
     picked = rng.sample(WORK, count)

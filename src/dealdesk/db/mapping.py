@@ -140,6 +140,7 @@ def close_from(row: Row[Any]) -> OpportunityClose:
         reopen_reason=m["reopen_reason"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        opportunity_created_on=m["opportunity_created_on"],
     )
 
 
@@ -165,6 +166,7 @@ def close_row(c: OpportunityClose) -> dict[str, Any]:
         "reopen_reason": c.reopen_reason,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
+        "opportunity_created_on": c.opportunity_created_on,
     }
 
 

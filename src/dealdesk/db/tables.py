@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -197,10 +198,18 @@ opportunity_closes = Table(
     Column("reopened_at", UTCDateTime()),
     Column("reopened_by", Uuid()),
     Column("reopen_reason", Text()),
+    Column("opportunity_created_on", Date(), nullable=False),
     *_stamps(),
     CheckConstraint("outcome in ('won', 'lost')", name="outcome"),
     Index("ix_opportunity_closes_opportunity_id_closed_at", "opportunity_id", "closed_at"),
     Index("ix_opportunity_closes_close_date", "close_date"),
+    Index(
+        "ix_opportunity_closes_standing_currency_close_date",
+        "currency",
+        "close_date",
+        sqlite_where=text("reopened_at IS NULL"),
+        postgresql_where=text("reopened_at IS NULL"),
+    ),
 )
 
 audit_entries = Table(

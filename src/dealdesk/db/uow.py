@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from dealdesk.db.engine import WRITE_OPTION
 from dealdesk.db.opportunity_store import SqlOpportunities
+from dealdesk.db.reports import SqlReports
 from dealdesk.db.stores import (
     SqlAccounts,
     SqlAudit,
@@ -39,6 +40,9 @@ class SystemClock:
     def today(self) -> date:
         return datetime.now(self._zone).date()
 
+    def date_of(self, moment: datetime) -> date:
+        return moment.astimezone(self._zone).date()
+
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, clock: Clock) -> None:
@@ -56,6 +60,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self._current, clock.now)
         self.users = SqlUsers(self._current, clock.now)
         self.views = SqlViews(self._current)
+        self.reports = SqlReports(self._current)
 
     def _current(self) -> Connection:
         if self._connection is None:

@@ -132,6 +132,8 @@ class OpportunityClose:
     reopen_reason: str | None
     created_at: datetime
     updated_at: datetime
+    opportunity_created_on: date
+    """The deal's creation date in the business time zone, kept for days-to-close figures."""
 
     @property
     def is_standing(self) -> bool:
@@ -552,6 +554,7 @@ class Opportunity:
         by: UUID,
         today: date,
         at: datetime,
+        created_on: date | None = None,
     ) -> WinResult:
         """The quote is won, its siblings lost, a draft contract starts. The deal stays open unless asked."""
         check_not_in_future(close_date, today=today)
@@ -610,11 +613,20 @@ class Opportunity:
                 competitor_id=competitor_id,
                 description=description,
             )
-            record = self.close(details, close_id=close_id, by=by, today=today, at=at).close
+            record = self.close(details, close_id=close_id, by=by, today=today, at=at, created_on=created_on).close
         return WinResult(quote=quote, opportunity=self, contract=contract, closed_quotes=closed, close=record)
 
     # ----------------------------------------------------------------- closing and reopening
-    def close(self, details: CloseDetails, *, close_id: UUID, by: UUID, today: date, at: datetime) -> CloseResult:
+    def close(
+        self,
+        details: CloseDetails,
+        *,
+        close_id: UUID,
+        by: UUID,
+        today: date,
+        at: datetime,
+        created_on: date | None = None,
+    ) -> CloseResult:
         """Close as won or lost. Refused while any quote is active, unless the same step closes the quotes;
         drafts do not block (they stay draft). A deal with a won quote can only be won."""
         details = details.checked(today=today)
@@ -662,6 +674,7 @@ class Opportunity:
             reopen_reason=None,
             created_at=at,
             updated_at=at,
+            opportunity_created_on=created_on or self.created_at.date(),
         )
         self.standing_close = record
         self.changes.append(Change("opportunity", self.id, "close", before, self._audit_state()))

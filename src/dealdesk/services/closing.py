@@ -73,7 +73,14 @@ def _close_locked(
         uow, outcome=details.outcome, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
     )
     guards.check(uow, pre, current_version=opportunity.version)
-    result = opportunity.close(details, close_id=uuid4(), by=actor.id, today=today, at=uow.clock.now())
+    result = opportunity.close(
+        details,
+        close_id=uuid4(),
+        by=actor.id,
+        today=today,
+        at=uow.clock.now(),
+        created_on=uow.clock.date_of(opportunity.created_at),
+    )
     save(uow, opportunity, actor)
     return result
 

@@ -13,6 +13,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import Opportunity, OpportunityClose
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract
+from dealdesk.domain.reporting import CloseGroup
 from dealdesk.domain.states import OpportunityState, Outcome
 
 T = TypeVar("T")
@@ -68,6 +69,10 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
     def today(self) -> date:
         """Today in the business time zone."""
+        ...
+
+    def date_of(self, moment: datetime) -> date:
+        """The calendar date of a moment in the business time zone."""
         ...
 
 
@@ -153,6 +158,16 @@ class UserDirectory(Protocol):
         ...
 
 
+class ReportQueries(Protocol):
+    """Aggregates over standing close records; `where` is a services.reports.ReportFilter."""
+
+    def standing_counts_by_currency(self, where: Any) -> dict[str, int]: ...
+    def close_groups(self, where: Any, currency: str) -> list[CloseGroup]: ...
+    def reopened_count(self, where: Any, currency: str) -> int: ...
+    def close_reason_names(self, ids: set[UUID]) -> dict[UUID, tuple[str, Outcome]]: ...
+    def competitor_names(self, ids: set[UUID]) -> dict[UUID, str]: ...
+
+
 class ViewQueries(Protocol):
     """Read models for screens; see services/views.py."""
 
@@ -182,6 +197,9 @@ class UnitOfWork(Protocol):
     def users(self) -> UserDirectory: ...
     @property
     def views(self) -> ViewQueries: ...
+
+    @property
+    def reports(self) -> ReportQueries: ...
 
     @property
     def clock(self) -> Clock: ...

@@ -173,6 +173,7 @@ def win_quote(
             by=actor.id,
             today=today,
             at=uow.clock.now(),
+            created_on=uow.clock.date_of(opportunity.created_at),
         )
         save(uow, opportunity, actor)
         return guards.remember(uow, pre, result)

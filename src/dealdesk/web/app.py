@@ -13,7 +13,7 @@ from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.services import reads
 from dealdesk.web import problems
-from dealdesk.web.api import catalogue, closing, opportunities, quotes, records
+from dealdesk.web.api import catalogue, closing, opportunities, quotes, records, reports
 from dealdesk.web.limits import BodySizeLimit
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
@@ -43,7 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.uow_factory = uow_factory
-    for router in (catalogue.router, opportunities.router, closing.router, quotes.router, records.router):
+    for router in (
+        catalogue.router,
+        opportunities.router,
+        closing.router,
+        quotes.router,
+        records.router,
+        reports.router,
+    ):
         app.include_router(router, prefix="/api")
 
     def path_exists(name: str, record_id: UUID) -> bool:

@@ -20,6 +20,7 @@ from pydantic import (
 
 from dealdesk.domain import values
 from dealdesk.domain.errors import ValidationFailed
+from dealdesk.domain.reporting import WinLossReport
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.web.json_body import ExponentNumber
 
@@ -434,3 +435,108 @@ class Problem(BaseModel):
     detail: str
     code: str
     errors: list[FieldErrorOut] | None = None
+
+
+# ------------------------------------------------------------------------------------------ reports
+class StatusReasonCount(BaseModel):
+    status_reason: OpportunityStatus
+    count: int
+    revenue: Money
+
+
+class CloseReasonCount(BaseModel):
+    close_reason_id: UUID
+    name: str
+    outcome: Outcome
+    count: int
+    revenue: Money
+
+
+class CompetitorSplit(BaseModel):
+    competitor_id: UUID
+    name: str
+    won_count: int
+    lost_count: int
+    won_revenue: Money
+    lost_revenue: Money
+
+
+class MonthSplit(BaseModel):
+    month: str
+    won_count: int
+    lost_count: int
+    won_revenue: Money
+    lost_revenue: Money
+
+
+class DaysToClose(BaseModel):
+    won: Annotated[Decimal | None, PlainSerializer(lambda v: None if v is None else float(v), return_type=float | None)]
+    lost: Annotated[
+        Decimal | None, PlainSerializer(lambda v: None if v is None else float(v), return_type=float | None)
+    ]
+
+
+class WinLossOut(BaseModel):
+    currency: str | None
+    currencies: list[str]
+    won_count: int
+    lost_count: int
+    win_rate: Annotated[str | None, Field(description='won / (won + lost), 4 decimals, e.g. "0.6667"')]
+    won_revenue: Money
+    lost_revenue: Money
+    by_status_reason: list[StatusReasonCount]
+    by_close_reason: list[CloseReasonCount]
+    by_competitor: list[CompetitorSplit]
+    by_month: list[MonthSplit]
+    avg_days_to_close: DaysToClose
+    reopened_count: int
+
+
+def win_loss_out(report: WinLossReport) -> WinLossOut:
+    rate = report.win_rate
+    return WinLossOut(
+        currency=report.currency,
+        currencies=report.currencies,
+        won_count=report.won_count,
+        lost_count=report.lost_count,
+        win_rate=None if rate is None else f"{rate:.4f}",
+        won_revenue=report.won_revenue,
+        lost_revenue=report.lost_revenue,
+        by_status_reason=[
+            StatusReasonCount(status_reason=line.status_reason, count=line.count, revenue=line.revenue)
+            for line in report.by_status_reason
+        ],
+        by_close_reason=[
+            CloseReasonCount(
+                close_reason_id=line.close_reason_id,
+                name=line.name,
+                outcome=line.outcome,
+                count=line.count,
+                revenue=line.revenue,
+            )
+            for line in report.by_close_reason
+        ],
+        by_competitor=[
+            CompetitorSplit(
+                competitor_id=cid,
+                name=name,
+                won_count=line.won_count,
+                lost_count=line.lost_count,
+                won_revenue=line.won_revenue,
+                lost_revenue=line.lost_revenue,
+            )
+            for cid, name, line in report.by_competitor
+        ],
+        by_month=[
+            MonthSplit(
+                month=month,
+                won_count=line.won_count,
+                lost_count=line.lost_count,
+                won_revenue=line.won_revenue,
+                lost_revenue=line.lost_revenue,
+            )
+            for month, line in report.by_month
+        ],
+        avg_days_to_close=DaysToClose(won=report.avg_days_won, lost=report.avg_days_lost),
+        reopened_count=report.reopened_count,
+    )

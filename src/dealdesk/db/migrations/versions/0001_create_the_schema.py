@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 13:53:43.460794
+Create Date: 2026-11-26 13:59:26.137823
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def upgrade() -> None:
         sa.Column("reopened_at", dealdesk.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reopened_by", sa.Uuid(), nullable=True),
         sa.Column("reopen_reason", sa.Text(), nullable=True),
+        sa.Column("opportunity_created_on", sa.Date(), nullable=False),
         sa.Column("created_at", dealdesk.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", dealdesk.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("outcome in ('won', 'lost')", name=op.f("ck_opportunity_closes_outcome")),
@@ -173,6 +174,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_opportunity_closes_close_date", ["close_date"], unique=False)
         batch_op.create_index(
             "ix_opportunity_closes_opportunity_id_closed_at", ["opportunity_id", "closed_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_opportunity_closes_standing_currency_close_date",
+            ["currency", "close_date"],
+            unique=False,
+            sqlite_where=sa.text("reopened_at IS NULL"),
+            postgresql_where=sa.text("reopened_at IS NULL"),
         )
 
     op.create_table(
@@ -266,6 +274,11 @@ def downgrade() -> None:
 
     op.drop_table("quotes")
     with op.batch_alter_table("opportunity_closes", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_opportunity_closes_standing_currency_close_date",
+            sqlite_where=sa.text("reopened_at IS NULL"),
+            postgresql_where=sa.text("reopened_at IS NULL"),
+        )
         batch_op.drop_index("ix_opportunity_closes_opportunity_id_closed_at")
         batch_op.drop_index("ix_opportunity_closes_close_date")
 

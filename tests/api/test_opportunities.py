@@ -1,0 +1,322 @@
+"""Creating, reading, listing and editing opportunities (SPEC §2, §3, §7)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.builders import (
+    UNKNOWN_ID,
+    Desk,
+    Json,
+    assert_invalid,
+    assert_problem,
+    is_money,
+    is_timestamp_with_offset,
+    is_uuid,
+)
+
+OPPORTUNITY_FIELDS = {
+    "id",
+    "name",
+    "account_id",
+    "currency",
+    "estimated_revenue",
+    "estimated_close_date",
+    "description",
+    "owner_id",
+    "state",
+    "status_reason",
+    "actual_revenue",
+    "actual_close_date",
+    "won_quote_id",
+    "contract_id",
+    "version",
+    "created_at",
+    "updated_at",
+}
+
+
+def walk(api: TestClient, path: str, limit: int, **params: str) -> list[Json]:
+    """Every item of a list, page by page, following next_cursor to the end."""
+    items: list[Json] = []
+    cursor = None
+    for _ in range(100):
+        query: dict[str, str | int] = {**params, "limit": limit}
+        if cursor is not None:
+            query["cursor"] = cursor
+        response = api.get(path, params=query)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"}
+        assert len(page["items"]) <= limit
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("the list never ended")
+
+
+def test_a_new_opportunity_is_open_in_progress_with_every_field_of_the_contract(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    body = {
+        "name": "ERP rollout",
+        "account_id": account["id"],
+        "estimated_revenue": "1250.00",
+        "estimated_close_date": "2027-03-31",
+        "description": "Phase 1 and 2",
+    }
+
+    response = api.post("/api/opportunities", json=body)
+
+    assert response.status_code == 201
+    created = response.json()
+    assert set(created) == OPPORTUNITY_FIELDS
+    assert is_uuid(created["id"]) and is_uuid(created["owner_id"])
+    assert created["account_id"] == account["id"]
+    assert (created["state"], created["status_reason"]) == ("open", "in_progress")
+    assert created["currency"] == "USD"
+    assert created["estimated_revenue"] == "1250.00"
+    assert created["estimated_close_date"] == "2027-03-31"
+    assert created["description"] == "Phase 1 and 2"
+    assert created["actual_revenue"] is None and created["actual_close_date"] is None
+    assert created["won_quote_id"] is None and created["contract_id"] is None
+    assert isinstance(created["version"], int)
+    assert is_timestamp_with_offset(created["created_at"]) and is_timestamp_with_offset(created["updated_at"])
+
+
+def test_money_is_answered_as_a_string_with_exactly_two_decimals(desk: Desk) -> None:
+    assert desk.opportunity(estimated_revenue="1250")["estimated_revenue"] == "1250.00"
+    assert desk.opportunity(estimated_revenue="0.5")["estimated_revenue"] == "0.50"
+    assert is_money(desk.opportunity(estimated_revenue="999999999999.99")["estimated_revenue"])
+
+
+def test_an_opportunity_may_be_priced_in_another_currency(desk: Desk) -> None:
+    assert desk.opportunity(currency="EUR")["currency"] == "EUR"
+
+
+def test_reading_an_opportunity_answers_it_with_an_etag(api: TestClient, desk: Desk) -> None:
+    created = desk.opportunity()
+
+    response = api.get(f"/api/opportunities/{created['id']}")
+
+    assert response.status_code == 200
+    assert response.json() == created
+    assert response.headers["etag"].startswith('"') and response.headers["etag"].endswith('"')
+
+
+def test_the_etag_of_an_opportunity_changes_when_it_changes(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity()
+    before = api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"]
+
+    api.patch(f"/api/opportunities/{opportunity['id']}", json={"name": "ERP rollout, phase 2"})
+
+    after = api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"]
+    assert after != before
+
+
+def test_a_quote_change_changes_the_etag_of_its_opportunity(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity()
+    quote = desk.quote(opportunity)
+    before = api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"]
+
+    desk.activate(quote)
+
+    assert api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"] != before
+
+
+def test_opportunities_are_listed_newest_first(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    ids = [desk.opportunity(f"Deal {n}", account=account)["id"] for n in range(3)]
+
+    page = api.get("/api/opportunities").json()
+
+    assert [item["id"] for item in page["items"]] == list(reversed(ids))
+    assert page["next_cursor"] is None
+    assert set(page["items"][0]) == OPPORTUNITY_FIELDS
+
+
+def test_walking_every_page_of_opportunities_yields_each_once_newest_first(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    ids = [desk.opportunity(f"Deal {n}", account=account)["id"] for n in range(7)]
+
+    seen = [item["id"] for item in walk(api, "/api/opportunities", limit=3)]
+
+    assert seen == list(reversed(ids))
+
+
+def test_the_default_page_size_is_50(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    for n in range(51):
+        api.post("/api/opportunities", json={"name": f"Deal {n}", "account_id": account["id"], "estimated_revenue": 1})
+
+    first = api.get("/api/opportunities").json()
+
+    assert len(first["items"]) == 50
+    assert first["next_cursor"] is not None
+    rest = api.get("/api/opportunities", params={"cursor": first["next_cursor"]}).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize("limit", [1, 200])
+def test_a_page_size_from_1_to_200_is_accepted(api: TestClient, limit: int) -> None:
+    assert api.get("/api/opportunities", params={"limit": limit}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/opportunities",
+        "/api/accounts",
+        "/api/competitors",
+        "/api/close-reasons",
+        f"/api/audit?record={UNKNOWN_ID}",
+    ],
+)
+@pytest.mark.parametrize("limit", ["0", "201", "-1", "ten"])
+def test_a_page_size_outside_1_to_200_is_a_validation_error(api: TestClient, path: str, limit: str) -> None:
+    joiner = "&" if "?" in path else "?"
+    assert_invalid(api.get(f"{path}{joiner}limit={limit}"), "limit")
+
+
+def test_a_page_size_outside_1_to_200_is_a_validation_error_for_quotes_and_closes(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity()
+    for path in (f"/api/opportunities/{opportunity['id']}/quotes", f"/api/opportunities/{opportunity['id']}/closes"):
+        assert_invalid(api.get(path, params={"limit": 0}), "limit")
+        assert_invalid(api.get(path, params={"limit": 201}), "limit")
+
+
+def test_a_cursor_the_list_never_gave_out_is_a_validation_error(api: TestClient) -> None:
+    assert_invalid(api.get("/api/opportunities", params={"cursor": "not-a-cursor"}), "cursor")
+
+
+def test_q_matches_part_of_the_name_in_any_case(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    erp = desk.opportunity("ERP Rollout", account=account)
+    crm = desk.opportunity("crm erp bridge", account=account)
+    desk.opportunity("Data warehouse", account=account)
+
+    found = api.get("/api/opportunities", params={"q": "eRp"}).json()["items"]
+
+    assert {item["id"] for item in found} == {erp["id"], crm["id"]}
+
+
+def test_q_treats_percent_and_underscore_as_plain_characters(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    literal = desk.opportunity("Upsell 100% uptime", account=account)
+    desk.opportunity("Upsell 1000 uptime", account=account)
+
+    found = api.get("/api/opportunities", params={"q": "100%"}).json()["items"]
+
+    assert [item["id"] for item in found] == [literal["id"]]
+
+
+def test_opportunities_can_be_filtered_by_state(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    open_one = desk.opportunity("Open", account=account)
+    won = desk.opportunity("Won", account=account)
+    lost = desk.opportunity("Lost", account=account)
+    desk.close(won["id"], "won")
+    desk.close(lost["id"], "lost")
+
+    def ids(state: str) -> list[str]:
+        return [item["id"] for item in api.get("/api/opportunities", params={"state": state}).json()["items"]]
+
+    assert ids("open") == [open_one["id"]]
+    assert ids("won") == [won["id"]]
+    assert ids("lost") == [lost["id"]]
+
+
+def test_opportunities_can_be_filtered_by_account(api: TestClient, desk: Desk) -> None:
+    acme, globex = desk.account("Acme"), desk.account("Globex")
+    ours = desk.opportunity("Acme deal", account=acme)
+    desk.opportunity("Globex deal", account=globex)
+
+    found = api.get("/api/opportunities", params={"account_id": acme["id"]}).json()["items"]
+
+    assert [item["id"] for item in found] == [ours["id"]]
+
+
+def test_opportunities_can_be_filtered_by_owner(api: TestClient, desk: Desk) -> None:
+    mine = desk.opportunity()
+
+    by_me = api.get("/api/opportunities", params={"owner_id": mine["owner_id"]}).json()["items"]
+    by_nobody = api.get("/api/opportunities", params={"owner_id": str(uuid.uuid4())}).json()["items"]
+
+    assert [item["id"] for item in by_me] == [mine["id"]]
+    assert by_nobody == []
+
+
+def test_filters_combine_with_paging(api: TestClient, desk: Desk) -> None:
+    account = desk.account()
+    wanted = [desk.opportunity(f"Match {n}", account=account)["id"] for n in range(5)]
+    for n in range(3):
+        desk.opportunity(f"Other {n}", account=account)
+
+    seen = [item["id"] for item in walk(api, "/api/opportunities", limit=2, q="match", state="open")]
+
+    assert seen == list(reversed(wanted))
+
+
+def test_patching_an_open_opportunity_changes_only_the_fields_sent(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity(description="Keep me")
+
+    response = api.patch(
+        f"/api/opportunities/{opportunity['id']}",
+        json={"name": "ERP rollout (phase 2)", "estimated_revenue": 2000.5, "estimated_close_date": "2027-06-30"},
+    )
+
+    assert response.status_code == 200
+    edited = response.json()
+    assert set(edited) == OPPORTUNITY_FIELDS
+    assert edited["name"] == "ERP rollout (phase 2)"
+    assert edited["estimated_revenue"] == "2000.50"
+    assert edited["estimated_close_date"] == "2027-06-30"
+    assert edited["description"] == "Keep me"
+    assert edited["version"] > opportunity["version"]
+    assert desk.get_opportunity(opportunity["id"]) == edited
+
+
+@pytest.mark.parametrize("status_reason", ["on_hold", "in_progress"])
+def test_an_open_opportunity_can_be_put_on_hold_and_resumed(api: TestClient, desk: Desk, status_reason: str) -> None:
+    opportunity = desk.opportunity()
+    api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": "on_hold"})
+
+    response = api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": status_reason})
+
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["status_reason"]) == ("open", status_reason)
+
+
+@pytest.mark.parametrize("status_reason", ["won", "canceled", "out_sold", "paused"])
+def test_patch_cannot_set_a_closing_status_reason(api: TestClient, desk: Desk, status_reason: str) -> None:
+    opportunity = desk.opportunity()
+
+    assert_invalid(api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": status_reason}))
+    assert desk.get_opportunity(opportunity["id"])["status_reason"] == "in_progress"
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+def test_a_closed_opportunity_cannot_be_patched(api: TestClient, desk: Desk, outcome: str) -> None:
+    opportunity = desk.opportunity()
+    desk.close(opportunity["id"], outcome)
+
+    response = api.patch(f"/api/opportunities/{opportunity['id']}", json={"name": "Renamed"})
+
+    assert_problem(response, 409, "opportunity_not_open")
+    assert desk.get_opportunity(opportunity["id"])["name"] == "ERP rollout"
+
+
+def test_patching_an_opportunity_onto_an_unknown_account_is_a_validation_error(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity()
+
+    assert_invalid(api.patch(f"/api/opportunities/{opportunity['id']}", json={"account_id": UNKNOWN_ID}), "account_id")
+
+
+def test_creating_an_opportunity_for_an_unknown_account_is_a_validation_error(api: TestClient) -> None:
+    body = {"name": "Deal", "account_id": UNKNOWN_ID, "estimated_revenue": "10.00"}
+
+    assert_invalid(api.post("/api/opportunities", json=body), "account_id")
+    assert api.get("/api/opportunities").json()["items"] == []
