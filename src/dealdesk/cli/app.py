@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -15,14 +13,14 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-from rich.console import Console
 
+from dealdesk.cli.refusals import EXIT_REFUSED, err, refusals
+from dealdesk.cli.users import users_app
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
 from dealdesk.db.migrate import upgrade
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import check_money, parse_decimal_text
@@ -33,10 +31,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
-
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
+app.add_typer(users_app, name="users")
 
 
 class QuoteCloseReason(StrEnum):
@@ -53,16 +48,6 @@ class CliReason(StrEnum):
     won = "won"
     canceled = "canceled"
     out_sold = "out_sold"
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    """The CLI's one `except DomainError`: print the code and exit 1 (2 for input faults)."""
-    try:
-        yield
-    except DomainError as error:
-        err.print(f"[bold red]{error.code}[/]: {error.detail}")
-        raise typer.Exit(EXIT_USAGE if error.code == "validation_error" else EXIT_REFUSED) from error
 
 
 def unit_of_work(settings: Settings) -> tuple[SqlUnitOfWork, Actor]:

@@ -29,6 +29,7 @@ from dealdesk.domain.opportunity import OpportunityClose
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract, ContractLine
 from dealdesk.domain.states import ContractState, Outcome, Role
+from dealdesk.domain.users import User
 from dealdesk.services.ports import AuditEntry, IdempotencyRequest, Page, StoredAnswer
 
 ConnectionSource = Callable[[], Connection]
@@ -369,6 +370,18 @@ class SqlIdempotency:
         )
 
 
+def _user_from(row: Any) -> User:
+    return User(
+        id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        password_hash=row.password_hash,
+        active=row.active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
 class SqlUsers:
     def __init__(self, connection: ConnectionSource, now: Callable[[], datetime]) -> None:
         self._conn = connection
@@ -394,3 +407,28 @@ class SqlUsers:
             )
             row = conn.execute(query).one()
         return Actor(id=row.id, name=row.name, role=Role(row.role))
+
+    def add(self, user: User) -> None:
+        if self.find(user.name) is not None:
+            raise Duplicate(f"A user named {user.name!r} already exists")
+        self._conn().execute(
+            insert(t.users),
+            [
+                {
+                    "id": user.id,
+                    "name": user.name,
+                    "role": user.role.value,
+                    "password_hash": user.password_hash,
+                    "active": user.active,
+                    "created_at": user.created_at,
+                    "updated_at": user.updated_at,
+                }
+            ],
+        )
+
+    def find(self, name: str) -> User | None:
+        row = self._conn().execute(select(t.users).where(t.users.c.name == name)).first()
+        return _user_from(row) if row is not None else None
+
+    def list(self) -> list[User]:
+        return [_user_from(row) for row in self._conn().execute(select(t.users).order_by(t.users.c.name))]

@@ -239,3 +239,37 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_idempotency_keys_created_at", "created_at"),
 )
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("label", String(80)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+"""Bearer tokens, kept only as SHA-256 digests: a stolen table does not give a working token."""
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_web_sessions_user_id", "user_id"),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", UTCDateTime(), primary_key=True),
+    Column("hits", Integer(), nullable=False),
+)
+"""Counters shared by every server process (sign-in attempts per user name and per client address)."""

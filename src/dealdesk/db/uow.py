@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION
 from dealdesk.db.opportunity_store import SqlOpportunities
 from dealdesk.db.reports import SqlReports
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.users = SqlUsers(self._current, clock.now)
         self.views = SqlViews(self._current)
         self.reports = SqlReports(self._current)
+        self.credentials = SqlCredentials(self._current)
 
     def _current(self) -> Connection:
         if self._connection is None:

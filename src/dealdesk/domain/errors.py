@@ -136,3 +136,8 @@ class Unauthenticated(DomainError):
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with another request"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    title = "Too many attempts"

@@ -15,6 +15,7 @@ from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract
 from dealdesk.domain.reporting import CloseGroup
 from dealdesk.domain.states import OpportunityState, Outcome
+from dealdesk.domain.users import User
 
 T = TypeVar("T")
 
@@ -157,6 +158,42 @@ class UserDirectory(Protocol):
         """The user of that name, created with that role if missing."""
         ...
 
+    def add(self, user: User) -> None:
+        """Duplicate if the name is taken."""
+        ...
+
+    def find(self, name: str) -> User | None: ...
+    def list(self) -> Sequence[User]: ...
+
+
+@dataclass(frozen=True)
+class Session:
+    actor: Actor
+    csrf_token: str
+
+
+class CredentialStore(Protocol):
+    """Tokens and sessions are looked up by the SHA-256 digest of what the client holds."""
+
+    def add_token(
+        self, *, token_id: UUID, user_id: UUID, digest: str, label: str | None, at: datetime, expires_at: datetime
+    ) -> None: ...
+    def actor_for_token(self, digest: str, *, now: datetime) -> Actor | None:
+        """The active user holding this unexpired, unrevoked token."""
+        ...
+
+    def revoke_tokens(self, user_id: UUID, *, at: datetime) -> int: ...
+    def add_session(
+        self, *, digest: str, user_id: UUID, csrf_token: str, at: datetime, expires_at: datetime
+    ) -> None: ...
+    def session(self, digest: str, *, now: datetime) -> Session | None: ...
+    def end_session(self, digest: str) -> None: ...
+    def end_sessions_of(self, user_id: UUID) -> None: ...
+    def count(self, key: str, *, window_start: datetime) -> int: ...
+    def hit(self, key: str, *, window_start: datetime) -> int:
+        """Add one to a shared counter and answer its new value (atomic across processes)."""
+        ...
+
 
 class ReportQueries(Protocol):
     """Aggregates over standing close records; `where` is a services.reports.ReportFilter."""
@@ -200,6 +237,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> ReportQueries: ...
+
+    @property
+    def credentials(self) -> CredentialStore: ...
 
     @property
     def clock(self) -> Clock: ...

@@ -1,0 +1,71 @@
+"""API sign-in: every /api request carries `Authorization: Bearer <token>`, checked before anything else
+(SPEC §7: 401 comes first, before even an oversized body is refused)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import Unauthenticated
+
+
+class BearerAuth:
+    def __init__(self, app: ASGIApp, *, authenticate: Callable[[str], Actor], prefix: str = "/api") -> None:
+        self.app = app
+        self.authenticate = authenticate
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+        token = self._bearer(scope)
+        if token is None:
+            await self._refuse(send, "Send Authorization: Bearer <token> (see `dealdesk users add`)")
+            return
+        try:
+            actor = await run_in_threadpool(self.authenticate, token)
+        except Unauthenticated as error:
+            await self._refuse(send, error.detail)
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _bearer(scope: Scope) -> str | None:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                text: str = value.decode("latin-1")
+                scheme, _, credentials = text.partition(" ")
+                if scheme.lower() == "bearer" and credentials.strip():
+                    return credentials.strip()
+        return None
+
+    @staticmethod
+    async def _refuse(send: Send, detail: str) -> None:
+        body = json.dumps(
+            {
+                "type": "urn:dealdesk:problem:unauthenticated",
+                "title": "Unauthenticated",
+                "status": 401,
+                "detail": detail,
+                "code": "unauthenticated",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"www-authenticate", b'Bearer realm="dealdesk"'),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
