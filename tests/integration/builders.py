@@ -4,10 +4,11 @@ so a test starts from exactly the rows a user could have produced."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import CloseDetails, CloseResult, Opportunity, OpportunityClose, WinResult
@@ -29,6 +30,23 @@ def standard_lines() -> list[QuoteLine]:
 
 
 STANDARD_TOTAL = Decimal("4000.00")
+
+
+class FixedClock:
+    """A clock stopped at one instant; "today" is that instant's date in the business time zone."""
+
+    def __init__(self, at: datetime, zone: ZoneInfo) -> None:
+        self._at = at
+        self._zone = zone
+
+    def now(self) -> datetime:
+        return self._at
+
+    def today(self) -> date:
+        return self._at.astimezone(self._zone).date()
+
+    def date_of(self, moment: datetime) -> date:
+        return moment.astimezone(self._zone).date()
 
 
 class Desk:

@@ -82,9 +82,7 @@ def i3_won_quote_violations(conn: Connection) -> list[Any]:
         .select_from(t.opportunities.join(t.quotes, q.opportunity_id == o.id))
         .where(q.state == "won", o.state == "lost")
     )
-    named_quote_is_won = (
-        select(q.id).where(q.id == o.won_quote_id, q.opportunity_id == o.id, q.state == "won").exists()
-    )
+    named_quote_is_won = select(q.id).where(q.id == o.won_quote_id, q.opportunity_id == o.id, q.state == "won").exists()
     has_won_quote = select(q.id).where(q.opportunity_id == o.id, q.state == "won").exists()
     pointer = select(o.id, o.won_quote_id).where(
         or_(

@@ -157,9 +157,7 @@ def test_close_reasons_are_listed_by_outcome_including_retired_ones(desk: Desk, 
     desk.close_reason(Outcome.LOST, "Budget")
 
     won = catalogue.list_close_reasons(uow, outcome=Outcome.WON, limit=50, cursor=None)
-    lost, sizes = _all_pages(
-        lambda **page: catalogue.list_close_reasons(uow, outcome=Outcome.LOST, **page), limit=1
-    )
+    lost, sizes = _all_pages(lambda **page: catalogue.list_close_reasons(uow, outcome=Outcome.LOST, **page), limit=1)
     every = catalogue.list_close_reasons(uow, outcome=None, limit=50, cursor=None)
 
     assert [(r.name, r.active) for r in won.items] == [("Best fit", True), ("Relationship", False)]
@@ -192,9 +190,7 @@ def test_a_cursor_no_list_gave_out_is_a_validation_error_on_every_list(
         "accounts": lambda: catalogue.list_accounts(uow, limit=5, cursor=cursor),
         "competitors": lambda: catalogue.list_competitors(uow, limit=5, cursor=cursor),
         "close reasons": lambda: catalogue.list_close_reasons(uow, outcome=None, limit=5, cursor=cursor),
-        "opportunities": lambda: opportunities.list_opportunities(
-            uow, OpportunityFilter(), limit=5, cursor=cursor
-        ),
+        "opportunities": lambda: opportunities.list_opportunities(uow, OpportunityFilter(), limit=5, cursor=cursor),
         "quotes": lambda: quotes.list_quotes(uow, opportunity.id, limit=5, cursor=cursor),
         "closes": lambda: closing.list_closes(uow, opportunity.id, limit=5, cursor=cursor),
         "audit": lambda: reads.audit_for(uow, opportunity.id, limit=5, cursor=cursor),
@@ -232,3 +228,12 @@ def test_a_tampered_cursor_with_values_the_database_cannot_hold_is_answered_or_r
         fetch(uow, opportunity.id)
     except DomainError as refused:
         assert refused.code == "validation_error"
+
+
+def test_accounts_with_the_same_name_are_paged_without_loss_or_repeat(desk: Desk, uow: SqlUnitOfWork) -> None:
+    made = {desk.account("Acme").id for _ in range(5)}
+
+    items, sizes = _all_pages(lambda **page: catalogue.list_accounts(uow, **page), limit=2)
+
+    assert sizes == [2, 2, 1]
+    assert {a.id for a in items} == made

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -24,7 +26,7 @@ from dealdesk.domain.errors import (
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import closing, quotes, reads
-from tests.integration.builders import STANDARD_TOTAL, Desk
+from tests.integration.builders import STANDARD_TOTAL, Desk, FixedClock
 from tests.integration.db_facts import count_rows, row_of, snapshot
 
 
@@ -269,7 +271,7 @@ def test_close_input_faults_are_validation_errors_naming_their_fields(desk: Desk
     won_reason = desk.close_reason(Outcome.WON, "Best fit")
     retired = desk.close_reason(Outcome.LOST, "Retired", active=False)
     before = snapshot(engine)
-    cases: list[tuple[dict[str, object], Outcome, list[str]]] = [
+    cases: list[tuple[dict[str, Any], Outcome, list[str]]] = [
         ({"close_date": desk.tomorrow}, Outcome.WON, ["close_date"]),
         ({"status_reason": OpportunityStatus.CANCELED}, Outcome.WON, ["status_reason"]),
         ({"status_reason": OpportunityStatus.WON}, Outcome.LOST, ["status_reason"]),
@@ -500,12 +502,13 @@ def test_a_correction_must_name_real_fitting_references_and_only_correctable_fie
     retired = desk.close_reason(Outcome.LOST, "Old", active=False)
     before = snapshot(engine)
 
-    for changes, field in [
+    corrections: list[tuple[dict[str, Any], str]] = [
         ({"competitor_id": uuid4()}, "competitor_id"),
         ({"close_reason_id": won_reason.id}, "close_reason_id"),
         ({"close_reason_id": retired.id}, "close_reason_id"),
         ({"actual_revenue": Decimal("1.00")}, "actual_revenue"),
-    ]:
+    ]
+    for changes, field in corrections:
         with pytest.raises(ValidationFailed) as refused:
             closing.correct_close(uow, record.id, changes, actor=desk.actor)
         assert [e.field for e in refused.value.errors] == [field]
@@ -528,3 +531,37 @@ def test_only_managers_correct_close_records(desk: Desk, uow: SqlUnitOfWork, eng
 
     assert snapshot(engine) == before
     assert desk.read(opportunity.id).state is OpportunityState.LOST
+
+
+# ---------------------------------------------------------------------------------------------- business day
+def test_today_is_judged_in_the_business_time_zone(desk: Desk, engine: Engine) -> None:
+    """At 12:00 UTC it is already the next day in Kiritimati (UTC+14) but still the same day in UTC."""
+    noon_utc = datetime(2024, 6, 14, 12, 0, tzinfo=UTC)
+    opportunity = desk.opportunity()
+    kiritimati = Desk(SqlUnitOfWork(engine, FixedClock(noon_utc, ZoneInfo("Pacific/Kiritimati"))), desk.actor)
+    utc = Desk(SqlUnitOfWork(engine, FixedClock(noon_utc, ZoneInfo("UTC"))), desk.actor)
+
+    with pytest.raises(ValidationFailed):
+        utc.close(opportunity.id, Outcome.LOST, close_date=date(2024, 6, 15))
+    kiritimati.close(opportunity.id, Outcome.LOST, close_date=date(2024, 6, 15))
+
+    assert row_of(engine, t.opportunities, opportunity.id)["actual_close_date"] == date(2024, 6, 15)
+
+
+def test_a_sales_user_may_close_their_own_deal_but_not_someone_elses(desk: Desk, engine: Engine) -> None:
+    sam, sue = desk.user("sam", "sales"), desk.user("sue", "sales")
+    sams = desk.opportunity("Sam's", actor=sam)
+    quote = desk.active(sams.id)
+    before = snapshot(engine)
+
+    for attempt in (
+        lambda: desk.close(sams.id, Outcome.LOST, actor=sue),
+        lambda: quotes.win_quote(desk.uow, quote.id, quotes.WinDetails(), actor=sue),
+        lambda: closing.close_all_quotes(desk.uow, sams.id, reason=QuoteStatus.LOST, description=None, actor=sue),
+    ):
+        with pytest.raises(Forbidden):
+            attempt()
+    assert snapshot(engine) == before
+
+    desk.close(sams.id, Outcome.LOST, close_quotes=QuoteStatus.LOST, actor=sam)
+    assert row_of(engine, t.opportunities, sams.id)["state"] == "lost"

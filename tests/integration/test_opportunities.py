@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from dealdesk.db import tables as t
 from dealdesk.db.uow import SqlUnitOfWork
@@ -15,7 +17,7 @@ from dealdesk.domain.errors import DomainError, Forbidden, NotFound, Opportunity
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome
 from dealdesk.services import opportunities, reads
 from dealdesk.services.ports import OpportunityFilter
-from tests.integration.builders import Desk
+from tests.integration.builders import Desk, line
 from tests.integration.db_facts import count_rows, row_of, snapshot
 
 
@@ -102,16 +104,35 @@ def test_a_viewer_may_not_create_an_opportunity(desk: Desk, engine: Engine) -> N
     assert count_rows(engine, t.opportunities) == 0
 
 
-def test_text_with_a_nul_character_is_stored_or_refused_but_never_crashes(desk: Desk, uow: SqlUnitOfWork) -> None:
-    """SPEC §7: never a 500 for anything a client can send. A JSON string may hold \\u0000."""
-    account = desk.account()
+NUL = "Deal\x00one"
+NUL_ENTRY_POINTS: dict[str, Callable[[Desk, UUID], object]] = {
+    "account name": lambda d, opp: d.account(NUL),
+    "opportunity name": lambda d, opp: opportunities.edit_opportunity(d.uow, opp, {"name": NUL}, actor=d.actor),
+    "opportunity description": lambda d, opp: opportunities.edit_opportunity(
+        d.uow, opp, {"description": NUL}, actor=d.actor
+    ),
+    "quote line description": lambda d, opp: d.draft(opp, lines=[line(NUL)]),
+    "close description": lambda d, opp: d.close(opp, Outcome.LOST, description=NUL),
+    "name search": lambda d, opp: opportunities.list_opportunities(
+        d.uow, OpportunityFilter(q=NUL), limit=5, cursor=None
+    ),
+}
+
+
+@pytest.mark.parametrize("enter", NUL_ENTRY_POINTS.values(), ids=NUL_ENTRY_POINTS.keys())
+def test_text_with_a_nul_character_is_accepted_or_refused_but_never_crashes(
+    desk: Desk, engine: Engine, enter: Callable[[Desk, UUID], object]
+) -> None:
+    """SPEC §7: never a 500 for anything a client can send, and a JSON string may hold \\u0000. Either
+    answer is fine — kept as given or a 422 `validation_error` — as long as a refusal writes nothing."""
+    opportunity = desk.opportunity()
+    before = snapshot(engine)
 
     try:
-        created = desk.opportunity("Deal\x00one", account_id=account.id)
+        enter(desk, opportunity.id)
     except DomainError as refused:
         assert refused.code == "validation_error"
-    else:
-        assert desk.read(created.id).name == "Deal\x00one"
+        assert snapshot(engine) == before
 
 
 def test_an_unknown_opportunity_is_not_found(desk: Desk, uow: SqlUnitOfWork) -> None:
@@ -182,9 +203,7 @@ def test_an_opportunity_is_put_on_hold_and_resumed_through_its_status_reason(
 
     opportunities.edit_opportunity(uow, created.id, {"status_reason": OpportunityStatus.ON_HOLD}, actor=desk.actor)
     held = row_of(engine, t.opportunities, created.id)
-    opportunities.edit_opportunity(
-        uow, created.id, {"status_reason": OpportunityStatus.IN_PROGRESS}, actor=desk.actor
-    )
+    opportunities.edit_opportunity(uow, created.id, {"status_reason": OpportunityStatus.IN_PROGRESS}, actor=desk.actor)
     resumed = row_of(engine, t.opportunities, created.id)
 
     assert (held["state"], held["status_reason"], held["version"]) == ("open", "on_hold", 2)
@@ -290,3 +309,35 @@ def test_the_name_search_is_case_insensitive_and_takes_wildcards_literally(desk:
     assert _list(uow, q="%") == ["On-premise 50% discount"]
     assert _list(uow, q="a_l") == ["Data_lake"]
     assert _list(uow, q="nothing like it") == []
+
+
+def test_opportunities_created_at_the_same_instant_are_paged_without_loss_or_repeat(
+    desk: Desk, uow: SqlUnitOfWork, engine: Engine
+) -> None:
+    created = [desk.opportunity(f"Deal {n}").id for n in range(5)]
+    with engine.begin() as conn:
+        conn.execute(update(t.opportunities).values(created_at=datetime(2024, 6, 14, 9, 0, tzinfo=UTC)))
+
+    seen: list[UUID] = []
+    cursor = None
+    while True:
+        page = opportunities.list_opportunities(uow, OpportunityFilter(), limit=2, cursor=cursor)
+        seen.extend(o.id for o in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(created)
+    assert len(seen) == len(set(seen))
+
+
+def test_money_at_the_limit_and_timestamps_with_offsets_survive_the_round_trip(desk: Desk, uow: SqlUnitOfWork) -> None:
+    created = desk.opportunity(estimated_revenue="999999999999.99")
+    opportunities.edit_opportunity(uow, created.id, {"name": "Edited"}, actor=desk.actor)
+
+    read = desk.read(created.id)
+
+    assert read.estimated_revenue == Decimal("999999999999.99")
+    assert read.created_at.utcoffset() is not None and read.updated_at.utcoffset() is not None
+    assert read.created_at == created.created_at
+    assert read.updated_at > read.created_at

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -27,11 +29,11 @@ from tests.integration.builders import STANDARD_TOTAL, Desk, line, standard_line
 from tests.integration.db_facts import count_rows, row_of, snapshot
 
 
-def _lines_in_db(engine: Engine, quote_id: object) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+def _lines_in_db(engine: Engine, quote_id: object) -> list[tuple[Any, ...]]:
     ql = t.quote_lines.c
     query = select(ql.description, ql.quantity, ql.unit_price, ql.amount).where(ql.quote_id == quote_id)
     with engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(query.order_by(ql.position))]  # type: ignore[misc]
+        return [tuple(row) for row in conn.execute(query.order_by(ql.position))]
 
 
 STANDARD_ROWS = [
@@ -57,7 +59,8 @@ def test_line_amounts_round_half_up_to_cents_and_discounts_lower_the_total(desk:
     opportunity = desk.opportunity()
 
     quote = desk.draft(
-        opportunity.id, lines=[line("Hours", "1.5", "0.33"), line("Licence", "3", "19.99"), line("Discount", "1", "-10")]
+        opportunity.id,
+        lines=[line("Hours", "1.5", "0.33"), line("Licence", "3", "19.99"), line("Discount", "1", "-10")],
     )
 
     assert [row[3] for row in _lines_in_db(engine, quote.id)] == [Decimal("0.50"), Decimal("59.97"), Decimal("-10.00")]
@@ -513,7 +516,7 @@ def test_quotes_of_a_closed_opportunity_cannot_change_but_its_drafts_can_be_clos
     desk.close(opportunity.id, outcome)
     before = snapshot(engine)
 
-    refusals = {
+    refusals: dict[str, Callable[[], object]] = {
         "create": lambda: desk.draft(opportunity.id),
         "edit": lambda: quotes.edit_quote(uow, to_close.id, quotes.QuoteChanges(name="X"), actor=desk.actor),
         "activate": lambda: desk.activate(to_close.id),
@@ -533,3 +536,25 @@ def test_quotes_of_a_closed_opportunity_cannot_change_but_its_drafts_can_be_clos
     assert row_of(engine, t.quotes, to_close.id)["status_reason"] == "canceled"
     assert count_rows(engine, t.quotes, t.quotes.c.id == to_delete.id) == 0
     assert desk.read(opportunity.id).state is OpportunityState(outcome.value)
+
+
+def test_quote_actions_on_an_unknown_quote_are_not_found(desk: Desk, uow: SqlUnitOfWork, engine: Engine) -> None:
+    missing = uuid4()
+    before = snapshot(engine)
+
+    attempts: list[Callable[[], object]] = [
+        lambda: desk.activate(missing),
+        lambda: desk.close_quote(missing),
+        lambda: desk.win(missing),
+        lambda: quotes.revise_quote(uow, missing, actor=desk.actor),
+        lambda: quotes.copy_quote(uow, missing, actor=desk.actor),
+        lambda: quotes.delete_quote(uow, missing, actor=desk.actor),
+        lambda: quotes.edit_quote(uow, missing, quotes.QuoteChanges(name="X"), actor=desk.actor),
+        lambda: desk.read_quote(missing),
+        lambda: quotes.list_quotes(uow, missing, limit=10, cursor=None),
+        lambda: reads.get_contract(uow, missing),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            attempt()
+    assert snapshot(engine) == before

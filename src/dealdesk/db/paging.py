@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,16 +20,22 @@ Key = tuple[ColumnElement[Any], Callable[[Any], Any]]
 """A sort column and how to read its value back from a cursor."""
 
 
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+_INT32 = 2**31
+
+
 def as_time(value: Any) -> datetime:
     parsed = datetime.fromisoformat(str(value))
-    if parsed.tzinfo is None:
-        raise ValueError("cursor time without offset")
-    return parsed
+    if parsed.tzinfo is None or not _EARLIEST <= parsed <= _LATEST:
+        raise ValueError("cursor time out of range")
+    return parsed.astimezone(UTC)
 
 
 def as_int(value: Any) -> int:
-    if not isinstance(value, int):
-        raise ValueError("not an int")
+    """Cursor integers are positions and revisions: they fit in 32 bits on every engine."""
+    if not isinstance(value, int) or isinstance(value, bool) or not -_INT32 <= value < _INT32:
+        raise ValueError("not a small int")
     return value
 
 
@@ -38,8 +44,12 @@ def as_uuid(value: Any) -> UUID:
 
 
 def as_str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("not a string")
+    if not isinstance(value, str) or "\x00" in value or len(value) > 400:
+        raise ValueError("not a cursor string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("not UTF-8") from exc
     return value
 
 

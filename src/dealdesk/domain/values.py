@@ -68,9 +68,20 @@ def parse_iso_date(text: str, *, field: str) -> date:
         raise ValidationFailed.field(field, "is not a real calendar date") from exc
 
 
+def check_storable(value: str, *, field: str) -> str:
+    """Text must survive any database: no NUL characters and no unpaired surrogates (not UTF-8)."""
+    if "\x00" in value:
+        raise ValidationFailed.field(field, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationFailed.field(field, "must be valid Unicode text") from exc
+    return value
+
+
 def check_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
     """Names are trimmed and must not be blank; every text has a maximum length."""
-    trimmed = value.strip()
+    trimmed = check_storable(value, field=field).strip()
     if required and not trimmed:
         raise ValidationFailed.field(field, "must not be blank")
     if len(trimmed) > max_length:
@@ -82,6 +93,7 @@ def check_description(value: str | None, *, field: str = "description") -> str |
     """Descriptions are optional free text of at most 2000 characters; blank means none."""
     if value is None:
         return None
+    check_storable(value, field=field)
     if len(value) > MAX_DESCRIPTION:
         raise ValidationFailed.field(field, f"must be at most {MAX_DESCRIPTION} characters")
     return value if value.strip() else None

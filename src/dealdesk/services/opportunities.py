@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import Opportunity
-from dealdesk.domain.values import check_currency
+from dealdesk.domain.values import check_currency, check_storable
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
 from dealdesk.services.ports import OpportunityFilter, Page, UnitOfWork
@@ -81,6 +81,8 @@ def list_opportunities(
     uow: UnitOfWork, where: OpportunityFilter, *, limit: int, cursor: str | None
 ) -> Page[Opportunity]:
     """Newest first."""
+    if where.q is not None:
+        check_storable(where.q, field="q")
     with uow.transaction(write=False):
         return uow.opportunities.list(where, limit=limit, cursor=cursor)
 

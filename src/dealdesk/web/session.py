@@ -1,0 +1,52 @@
+"""Web UI sign-in: a session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS) and a CSRF token that every
+form post and htmx request must echo back."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Final
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import Forbidden
+from dealdesk.services import auth
+from dealdesk.web.deps import get_uow
+
+SESSION_COOKIE: Final = "dealdesk_session"
+CSRF_FIELD: Final = "csrf_token"
+CSRF_HEADER: Final = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInRequired(Exception):
+    """No valid session: pages answer with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def session_actor(request: Request) -> Actor:
+    """The signed-in user of a page request; unsafe methods must carry the session's CSRF token."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    session = await run_in_threadpool(auth.session_for, get_uow(request), session_id) if session_id else None
+    if session is None:
+        raise SignInRequired(request.url.path)
+    request.state.csrf_token = session.csrf_token
+    request.state.actor = session.actor
+    if request.method not in _SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None:
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if sent is None or not secrets.compare_digest(sent, session.csrf_token):
+            raise Forbidden("This form is out of date or came from another site (CSRF check failed); reload the page")
+    return session.actor
+
+
+def cookie_is_secure(request: Request) -> bool:
+    """Secure where served over HTTPS (directly or behind a proxy that says so)."""
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
