@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     """Business time zone: 'today' and 'in the future' are judged here."""
     default_user: str = "admin"
-    """Who acts when a request carries no credentials, until access control is switched on."""
+    """Who the CLI acts as (created as an admin on first use): CLI commands run on the server itself."""
     sqlite_busy_timeout_ms: int = 30_000
     """How long a SQLite writer waits for the write lock before giving up."""
     pool_size: int = 10

@@ -87,16 +87,6 @@ def test_a_close_reason_is_active_by_default(api: TestClient) -> None:
     assert is_timestamp_with_offset(reason["created_at"])
 
 
-def test_close_reasons_are_listed_with_items_and_next_cursor(api: TestClient, desk: Desk) -> None:
-    won = desk.close_reason("won", "Best fit")
-    lost = desk.close_reason("lost", "Budget cut")
-
-    page = api.get("/api/close-reasons").json()
-
-    assert page["next_cursor"] is None
-    assert {item["id"] for item in page["items"]} == {won["id"], lost["id"]}
-
-
 def test_a_close_reason_can_be_renamed_and_retired(api: TestClient, desk: Desk) -> None:
     reason = desk.close_reason("lost", "Price")
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.builders import (
-    UNKNOWN_ID,
     Desk,
     Json,
     assert_invalid,
@@ -93,10 +91,6 @@ def test_money_is_answered_as_a_string_with_exactly_two_decimals(desk: Desk) -> 
     assert is_money(desk.opportunity(estimated_revenue="999999999999.99")["estimated_revenue"])
 
 
-def test_an_opportunity_may_be_priced_in_another_currency(desk: Desk) -> None:
-    assert desk.opportunity(currency="EUR")["currency"] == "EUR"
-
-
 def test_reading_an_opportunity_answers_it_with_an_etag(api: TestClient, desk: Desk) -> None:
     created = desk.opportunity()
 
@@ -105,16 +99,6 @@ def test_reading_an_opportunity_answers_it_with_an_etag(api: TestClient, desk: D
     assert response.status_code == 200
     assert response.json() == created
     assert response.headers["etag"].startswith('"') and response.headers["etag"].endswith('"')
-
-
-def test_the_etag_of_an_opportunity_changes_when_it_changes(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-    before = api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"]
-
-    api.patch(f"/api/opportunities/{opportunity['id']}", json={"name": "ERP rollout, phase 2"})
-
-    after = api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"]
-    assert after != before
 
 
 def test_a_quote_change_changes_the_etag_of_its_opportunity(api: TestClient, desk: Desk) -> None:
@@ -160,32 +144,26 @@ def test_the_default_page_size_is_50(api: TestClient, desk: Desk) -> None:
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
 
 
-@pytest.mark.parametrize("limit", [1, 200])
-def test_a_page_size_from_1_to_200_is_accepted(api: TestClient, limit: int) -> None:
-    assert api.get("/api/opportunities", params={"limit": limit}).status_code == 200
+def test_a_page_size_from_1_to_200_is_accepted(api: TestClient) -> None:
+    assert api.get("/api/opportunities", params={"limit": 1}).status_code == 200
+    assert api.get("/api/opportunities", params={"limit": 200}).status_code == 200
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
+def test_every_list_refuses_a_page_size_outside_1_to_200(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity()
+    lists = [
         "/api/opportunities",
         "/api/accounts",
         "/api/competitors",
         "/api/close-reasons",
-        f"/api/audit?record={UNKNOWN_ID}",
-    ],
-)
-@pytest.mark.parametrize("limit", ["0", "201", "-1", "ten"])
-def test_a_page_size_outside_1_to_200_is_a_validation_error(api: TestClient, path: str, limit: str) -> None:
-    joiner = "&" if "?" in path else "?"
-    assert_invalid(api.get(f"{path}{joiner}limit={limit}"), "limit")
-
-
-def test_a_page_size_outside_1_to_200_is_a_validation_error_for_quotes_and_closes(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-    for path in (f"/api/opportunities/{opportunity['id']}/quotes", f"/api/opportunities/{opportunity['id']}/closes"):
-        assert_invalid(api.get(path, params={"limit": 0}), "limit")
-        assert_invalid(api.get(path, params={"limit": 201}), "limit")
+        f"/api/opportunities/{opportunity['id']}/quotes",
+        f"/api/opportunities/{opportunity['id']}/closes",
+        f"/api/audit?record={opportunity['id']}",
+    ]
+    for path in lists:
+        joiner = "&" if "?" in path else "?"
+        for limit in ("0", "201", "-1", "ten"):
+            assert_invalid(api.get(f"{path}{joiner}limit={limit}"), "limit")
 
 
 def test_a_cursor_the_list_never_gave_out_is_a_validation_error(api: TestClient) -> None:
@@ -201,6 +179,14 @@ def test_q_matches_part_of_the_name_in_any_case(api: TestClient, desk: Desk) -> 
     found = api.get("/api/opportunities", params={"q": "eRp"}).json()["items"]
 
     assert {item["id"] for item in found} == {erp["id"], crm["id"]}
+
+
+def test_q_ignores_case_beyond_ascii_letters(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity("Équipe Zürich rollout")
+
+    for q in ("équipe", "ZÜRICH"):
+        found = api.get("/api/opportunities", params={"q": q}).json()["items"]
+        assert [item["id"] for item in found] == [opportunity["id"]], q
 
 
 def test_q_treats_percent_and_underscore_as_plain_characters(api: TestClient, desk: Desk) -> None:
@@ -279,44 +265,22 @@ def test_patching_an_open_opportunity_changes_only_the_fields_sent(api: TestClie
     assert desk.get_opportunity(opportunity["id"]) == edited
 
 
-@pytest.mark.parametrize("status_reason", ["on_hold", "in_progress"])
-def test_an_open_opportunity_can_be_put_on_hold_and_resumed(api: TestClient, desk: Desk, status_reason: str) -> None:
-    opportunity = desk.opportunity()
-    api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": "on_hold"})
-
-    response = api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": status_reason})
-
-    assert response.status_code == 200
-    assert (response.json()["state"], response.json()["status_reason"]) == ("open", status_reason)
-
-
-@pytest.mark.parametrize("status_reason", ["won", "canceled", "out_sold", "paused"])
-def test_patch_cannot_set_a_closing_status_reason(api: TestClient, desk: Desk, status_reason: str) -> None:
+def test_an_open_opportunity_can_be_put_on_hold_and_resumed(api: TestClient, desk: Desk) -> None:
     opportunity = desk.opportunity()
 
-    assert_invalid(api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": status_reason}))
-    assert desk.get_opportunity(opportunity["id"])["status_reason"] == "in_progress"
+    on_hold = api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": "on_hold"})
+    resumed = api.patch(f"/api/opportunities/{opportunity['id']}", json={"status_reason": "in_progress"})
+
+    assert on_hold.status_code == resumed.status_code == 200
+    assert (on_hold.json()["state"], on_hold.json()["status_reason"]) == ("open", "on_hold")
+    assert (resumed.json()["state"], resumed.json()["status_reason"]) == ("open", "in_progress")
 
 
-@pytest.mark.parametrize("outcome", ["won", "lost"])
-def test_a_closed_opportunity_cannot_be_patched(api: TestClient, desk: Desk, outcome: str) -> None:
+def test_a_closed_opportunity_cannot_be_patched(api: TestClient, desk: Desk) -> None:
     opportunity = desk.opportunity()
-    desk.close(opportunity["id"], outcome)
+    desk.close(opportunity["id"], "lost")
 
     response = api.patch(f"/api/opportunities/{opportunity['id']}", json={"name": "Renamed"})
 
     assert_problem(response, 409, "opportunity_not_open")
     assert desk.get_opportunity(opportunity["id"])["name"] == "ERP rollout"
-
-
-def test_patching_an_opportunity_onto_an_unknown_account_is_a_validation_error(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-
-    assert_invalid(api.patch(f"/api/opportunities/{opportunity['id']}", json={"account_id": UNKNOWN_ID}), "account_id")
-
-
-def test_creating_an_opportunity_for_an_unknown_account_is_a_validation_error(api: TestClient) -> None:
-    body = {"name": "Deal", "account_id": UNKNOWN_ID, "estimated_revenue": "10.00"}
-
-    assert_invalid(api.post("/api/opportunities", json=body), "account_id")
-    assert api.get("/api/opportunities").json()["items"] == []

@@ -11,6 +11,11 @@ from sqlalchemy.engine import Connection
 from dealdesk.config import Settings
 
 WRITE_OPTION = "dealdesk_write"
+UNICODE_LOWER = "dealdesk_lower"
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -34,6 +39,8 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; searches must ignore case in every script, as PostgreSQL does.
+        dbapi_connection.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

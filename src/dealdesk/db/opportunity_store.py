@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
+from dealdesk.db.engine import UNICODE_LOWER
 from dealdesk.db.mapping import (
     changed,
     close_from,
@@ -180,10 +181,12 @@ class SqlOpportunities:
             query = query.where(_opp.c.account_id == where.account_id)
         if where.owner_id is not None:
             query = query.where(_opp.c.owner_id == where.owner_id)
+        conn = self._conn()
         if where.q:
-            query = query.where(func.lower(_opp.c.name).contains(where.q.lower(), autoescape=True))
+            lower = func.lower if conn.dialect.name == "postgresql" else getattr(func, UNICODE_LOWER)
+            query = query.where(lower(_opp.c.name).contains(where.q.lower(), autoescape=True))
         return page(
-            self._conn(),
+            conn,
             query,
             keys=[(_opp.c.created_at, as_time), (_opp.c.id, as_uuid)],
             descending=True,

@@ -40,6 +40,7 @@ from dealdesk.domain.transitions import OPPORTUNITY_TRANSITIONS, QUOTE_ACTIONS_N
 from dealdesk.domain.values import (
     MAX_TITLE,
     ZERO,
+    check_currency,
     check_description,
     check_money,
     check_not_in_future,
@@ -208,6 +209,38 @@ class WinResult:
     close: OpportunityClose | None
 
 
+def _checked_field(name: str, value: Any) -> Any:
+    if name == "name":
+        return check_text(value, field="name", max_length=MAX_TITLE)
+    if name == "estimated_revenue":
+        return check_money(value, field="estimated_revenue")
+    if name == "description":
+        return check_description(value)
+    if name == "currency":
+        return check_currency(value)
+    if name == "status_reason":
+        if value not in (OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD):
+            raise ValidationFailed.field("status_reason", "must be in_progress or on_hold while open")
+        return value
+    if name in ("account_id", "estimated_close_date", "owner_id"):
+        return value
+    raise ValidationFailed.field(name, "cannot be edited")
+
+
+def checked_edit(changes: dict[str, Any]) -> dict[str, Any]:
+    """The edited fields' values, normalised; every faulty field is reported together."""
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        try:
+            values[name] = _checked_field(name, value)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
 @dataclass(eq=False)
 class Opportunity:
     id: UUID
@@ -354,43 +387,20 @@ class Opportunity:
 
     # ----------------------------------------------------------------- editing the deal
     def edit(self, changes: dict[str, Any], *, at: datetime) -> None:
-        """While open: name, account, money, dates, description, and putting on hold or resuming."""
+        """While open: name, account, money, dates, description, and putting on hold or resuming.
+        All or nothing: a faulty field leaves every field as it was."""
+        values = checked_edit(changes)
         self._require(Action.EDIT)
+        if values.get("currency", self.currency) != self.currency and self.quotes:
+            raise ValidationFailed.field("currency", "cannot change once the opportunity has quotes")
         before = self.audit_view()
-        errors: list[FieldError] = []
-
-        for name, value in changes.items():
-            try:
-                self._apply_edit(name, value)
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
-        if errors:
-            raise ValidationFailed(errors)
+        for name, value in values.items():
+            setattr(self, name, value)
         after = self.audit_view()
         diff_before = {k: v for k, v in before.items() if after[k] != v}
         if diff_before:
             self.changes.append(Change("opportunity", self.id, "edit", diff_before, {k: after[k] for k in diff_before}))
             self._touch(at)
-
-    def _apply_edit(self, name: str, value: Any) -> None:
-        if name == "name":
-            self.name = check_text(value, field="name", max_length=MAX_TITLE)
-        elif name == "estimated_revenue":
-            self.estimated_revenue = check_money(value, field="estimated_revenue")
-        elif name == "description":
-            self.description = check_description(value)
-        elif name == "currency":
-            if value != self.currency and self.quotes:
-                raise ValidationFailed.field("currency", "cannot change once the opportunity has quotes")
-            self.currency = value
-        elif name in ("account_id", "estimated_close_date", "owner_id"):
-            setattr(self, name, value)
-        elif name == "status_reason":
-            if value not in (OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD):
-                raise ValidationFailed.field("status_reason", "must be in_progress or on_hold while open")
-            self.status_reason = value
-        else:
-            raise ValidationFailed.field(name, "cannot be edited")
 
     def put_on_hold(self, at: datetime) -> None:
         self._require(Action.PUT_ON_HOLD)

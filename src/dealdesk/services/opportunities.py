@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.opportunity import Opportunity, checked_edit
 from dealdesk.domain.values import check_currency, check_storable
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
@@ -64,8 +64,7 @@ def edit_opportunity(
             actor.require_manager("reassign opportunities")
         if "account_id" in changes:
             check_account(uow, changes["account_id"])
-        if "currency" in changes:
-            check_currency(changes["currency"])
+        checked_edit(changes)
         guards.check(uow, pre, current_version=opportunity.version)
         opportunity.edit(changes, at=uow.clock.now())
         save(uow, opportunity, actor)

@@ -209,6 +209,29 @@ class ViewQueries(Protocol):
     """Read models for screens; see services/views.py."""
 
     def names_of_users(self, ids: Sequence[UUID]) -> dict[UUID, str]: ...
+    def names_of_opportunities(self, ids: Sequence[UUID]) -> dict[UUID, str]: ...
+    def account_names(self) -> dict[UUID, str]:
+        """Every account, in name order."""
+        ...
+
+    def competitor_names(self) -> dict[UUID, str]:
+        """Every competitor, in name order."""
+        ...
+
+    def close_reason_names(self) -> dict[UUID, str]:
+        """Every close reason, retired ones too: old close records still name them."""
+        ...
+
+    def opportunities_sorted(
+        self, where: OpportunityFilter, *, sort: str, descending: bool, offset: int, limit: int
+    ) -> tuple[Sequence[Opportunity], int]:
+        """One page of matching opportunities and how many match in all. `sort` is one of created_at, name,
+        account, estimated_revenue, close_date (actual, else estimated) or state; ties go newest first."""
+        ...
+
+    def active_quote_counts(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """How many active quotes each opportunity has (those without any are left out)."""
+        ...
 
 
 class UnitOfWork(Protocol):

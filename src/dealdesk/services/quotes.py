@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import NotFound
 from dealdesk.domain.opportunity import Opportunity, WinResult
-from dealdesk.domain.quote import Quote, QuoteLine
+from dealdesk.domain.quote import Quote, QuoteLine, check_quote_name
 from dealdesk.domain.states import Outcome, QuoteStatus
 from dealdesk.domain.values import check_not_in_future
 from dealdesk.services import guards
@@ -68,6 +68,8 @@ def edit_quote(
     """Only drafts of an open deal can be edited."""
     with uow.transaction():
         opportunity, quote = _lock_quote(uow, quote_id, actor)
+        if changes.name is not None:
+            check_quote_name(changes.name)
         guards.check(uow, pre, current_version=quote.version)
         opportunity.edit_quote(
             quote_id,

@@ -2,12 +2,197 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
 from uuid import UUID
 
-from dealdesk.services.ports import UnitOfWork
+from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.quote import Quote
+from dealdesk.services.ports import OpportunityFilter, Page, UnitOfWork
+
+T = TypeVar("T")
+_BATCH = 200
 
 
 def user_names(uow: UnitOfWork, ids: list[UUID]) -> dict[UUID, str]:
     """Display names of users, for 'owner', 'closed by' and 'reopened by' columns."""
     with uow.transaction(write=False):
         return uow.views.names_of_users(ids)
+
+
+def opportunity_names(uow: UnitOfWork, ids: Sequence[UUID]) -> dict[UUID, str]:
+    with uow.transaction(write=False):
+        return uow.views.names_of_opportunities(ids)
+
+
+def account_names(uow: UnitOfWork) -> dict[UUID, str]:
+    """Every account by name, for pickers and filters."""
+    with uow.transaction(write=False):
+        return uow.views.account_names()
+
+
+def competitor_names(uow: UnitOfWork) -> dict[UUID, str]:
+    """Every competitor by name, for the competitor picker."""
+    with uow.transaction(write=False):
+        return uow.views.competitor_names()
+
+
+# ---------------------------------------------------------------------------------------------- the list
+class OpportunitySort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    NAME = "name"
+    ACCOUNT = "account"
+    REVENUE_HIGH = "revenue_high"
+    REVENUE_LOW = "revenue_low"
+    CLOSE_DATE = "close_date"
+
+
+SORT_KEYS: dict[OpportunitySort, tuple[str, bool]] = {
+    OpportunitySort.NEWEST: ("created_at", True),
+    OpportunitySort.OLDEST: ("created_at", False),
+    OpportunitySort.NAME: ("name", False),
+    OpportunitySort.ACCOUNT: ("account", False),
+    OpportunitySort.REVENUE_HIGH: ("estimated_revenue", True),
+    OpportunitySort.REVENUE_LOW: ("estimated_revenue", False),
+    OpportunitySort.CLOSE_DATE: ("close_date", False),
+}
+"""Each choice as (sort key of ViewQueries.opportunities_sorted, descending)."""
+
+
+@dataclass(frozen=True)
+class OpportunityListQuery:
+    where: OpportunityFilter
+    sort: OpportunitySort = OpportunitySort.NEWEST
+    page: int = 1
+    per_page: int = 25
+
+
+@dataclass(frozen=True)
+class OpportunityRow:
+    opportunity: Opportunity
+    account_name: str
+    owner_name: str
+    active_quotes: int
+
+
+@dataclass(frozen=True)
+class OpportunityListing:
+    rows: Sequence[OpportunityRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the first row shown; 0 when nothing matches."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.rows)
+
+
+def list_opportunity_rows(uow: UnitOfWork, query: OpportunityListQuery) -> OpportunityListing:
+    """A page of the opportunity list, filtered and sorted, with account and owner names."""
+    sort, descending = SORT_KEYS[query.sort]
+    with uow.transaction(write=False):
+        found, total = uow.views.opportunities_sorted(
+            query.where,
+            sort=sort,
+            descending=descending,
+            offset=(query.page - 1) * query.per_page,
+            limit=query.per_page,
+        )
+        accounts = uow.views.account_names()
+        owners = uow.views.names_of_users([o.owner_id for o in found])
+        active = uow.views.active_quote_counts([o.id for o in found])
+    rows = [
+        OpportunityRow(
+            opportunity=o,
+            account_name=accounts.get(o.account_id, ""),
+            owner_name=owners.get(o.owner_id, ""),
+            active_quotes=active.get(o.id, 0),
+        )
+        for o in found
+    ]
+    return OpportunityListing(rows=rows, total=total, page=query.page, per_page=query.per_page)
+
+
+# ---------------------------------------------------------------------------------------------- one deal
+@dataclass(frozen=True)
+class CloseHistoryEntry:
+    """A close record with the names a person reads instead of ids."""
+
+    record: OpportunityClose
+    closed_by: str
+    reopened_by: str | None
+    competitor: str | None
+    close_reason: str | None
+
+
+@dataclass(frozen=True)
+class OpportunityScreen:
+    """Everything the opportunity page shows, read in one transaction so it is one consistent moment."""
+
+    opportunity: Opportunity
+    account_name: str
+    owner_name: str
+    quotes: Sequence[Quote]
+    """With their lines, by number and revision."""
+    closes: Sequence[CloseHistoryEntry]
+    """Newest first, including those ended by a reopen."""
+
+    @property
+    def open_quotes(self) -> list[Quote]:
+        """Draft and active quotes: what 'Close all quotes' would close."""
+        return [q for q in self.quotes if q.is_open]
+
+
+def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    items: list[T] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
+
+
+def opportunity_screen(uow: UnitOfWork, opportunity_id: UUID) -> OpportunityScreen:
+    with uow.transaction(write=False):
+        opportunity = uow.opportunities.get(opportunity_id)
+        quotes = _every(lambda cursor: uow.quotes.list_for(opportunity_id, limit=_BATCH, cursor=cursor))
+        closes = _every(lambda cursor: uow.closes.list_for(opportunity_id, limit=_BATCH, cursor=cursor))
+        people = uow.views.names_of_users(
+            [opportunity.owner_id]
+            + [c.closed_by for c in closes]
+            + [c.reopened_by for c in closes if c.reopened_by is not None]
+        )
+        competitors = uow.views.competitor_names() if closes else {}
+        reasons = uow.views.close_reason_names() if closes else {}
+        account = uow.accounts.get(opportunity.account_id).name
+    history = [
+        CloseHistoryEntry(
+            record=c,
+            closed_by=people.get(c.closed_by, ""),
+            reopened_by=people.get(c.reopened_by) if c.reopened_by is not None else None,
+            competitor=competitors.get(c.competitor_id) if c.competitor_id is not None else None,
+            close_reason=reasons.get(c.close_reason_id) if c.close_reason_id is not None else None,
+        )
+        for c in closes
+    ]
+    return OpportunityScreen(
+        opportunity=opportunity,
+        account_name=account,
+        owner_name=people.get(opportunity.owner_id, ""),
+        quotes=quotes,
+        closes=history,
+    )

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
-from dealdesk.services import reads
-from dealdesk.web import problems
+from dealdesk.domain.access import Actor
+from dealdesk.services import auth, reads
+from dealdesk.web import problems, ui
 from dealdesk.web.api import catalogue, closing, opportunities, quotes, records, reports
+from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
+from dealdesk.web.session import SignInRequired
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
 
@@ -32,10 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return SqlUnitOfWork(engine, clock)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        uow = uow_factory()
-        with uow.transaction():
-            app.state.default_actor = uow.users.ensure(settings.default_user, "admin")
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
 
@@ -52,10 +54,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports.router,
     ):
         app.include_router(router, prefix="/api")
+    app.include_router(ui.router)
+    app.mount("/static", ui.static_files(), name="static")
 
     def path_exists(name: str, record_id: UUID) -> bool:
         return reads.record_exists(uow_factory(), name, record_id)
 
+    def authenticate(token: str) -> Actor:
+        return auth.actor_for_token(uow_factory(), token)
+
     problems.install(app, path_exists)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in_first(request: Request, error: SignInRequired) -> Response:
+        target = f"/login?{urlencode({'next': error.next_path})}"
+        if request.headers.get("HX-Request"):  # htmx follows this header instead of swapping in a page
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    # Added last runs first: a request without a valid token is refused before its body is even measured.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BearerAuth, authenticate=authenticate)
     return app

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import Unauthenticated
 from dealdesk.services.guards import Preconditions
 from dealdesk.services.ports import IdempotencyRequest, StoredAnswer, UnitOfWork
 
@@ -24,8 +25,10 @@ def get_uow(request: Request) -> UnitOfWork:
 
 
 def current_actor(request: Request) -> Actor:
-    """Until sign-in exists, every request acts as the configured default user."""
-    actor: Actor = request.app.state.default_actor
+    """The user behind the request's bearer token (set by web.bearer.BearerAuth for every /api request)."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        raise Unauthenticated("Send Authorization: Bearer <token>")
     return actor
 
 

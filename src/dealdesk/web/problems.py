@@ -10,9 +10,10 @@ from uuid import UUID
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dealdesk.domain.errors import DomainError
+from dealdesk.domain.errors import DomainError, ValidationFailed
 
 log = logging.getLogger("dealdesk.web")
 
@@ -87,15 +88,7 @@ def install(app: FastAPI, path_exists: Any) -> None:
     """Register the handlers. `path_exists(name, id)` tells whether a record named in the path exists, so an
     unknown id is 404 even when the body is also wrong (SPEC §7: 404 is checked before 422)."""
 
-    @app.exception_handler(DomainError)
-    async def _domain(_request: Request, error: DomainError) -> JSONResponse:
-        return domain_problem(error)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = list(error.errors())
-        if any(e.get("loc", ("",))[0] == "path" for e in errors):
-            return problem(404, "not_found", "Not found", "No such record")
+    def missing_path_record(request: Request) -> JSONResponse | None:
         for name, raw in request.path_params.items():
             try:
                 found = path_exists(name, UUID(str(raw)))
@@ -103,6 +96,24 @@ def install(app: FastAPI, path_exists: Any) -> None:
                 found = False
             if not found:
                 return problem(404, "not_found", "Not found", f"No record for {name} {raw}")
+        return None
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        if isinstance(error, ValidationFailed):
+            missing = await run_in_threadpool(missing_path_record, request)
+            if missing is not None:
+                return missing
+        return domain_problem(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = list(error.errors())
+        if any(e.get("loc", ("",))[0] == "path" for e in errors):
+            return problem(404, "not_found", "Not found", "No such record")
+        missing = await run_in_threadpool(missing_path_record, request)
+        if missing is not None:
+            return missing
         fields = [
             {
                 "field": "body" if e.get("type") == "json_invalid" else field_name(e.get("loc", ())),

@@ -1,0 +1,92 @@
+"""The audit panel: an opportunity's audit entries as sentences a person can read, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from dealdesk.domain.states import OpportunityState, OpportunityStatus
+from dealdesk.services import reads, views
+from dealdesk.services.ports import AuditEntry, UnitOfWork
+from dealdesk.web.i18n import Language
+from dealdesk.web.ui import labels
+
+AUDIT_PAGE = 15
+_MONEY_FIELDS = frozenset({"estimated_revenue", "actual_revenue"})
+_DATE_FIELDS = frozenset({"estimated_close_date", "actual_close_date"})
+_REFERENCE_FIELDS = frozenset({"account_id", "owner_id", "won_quote_id", "contract_id"})
+_SKIPPED_ACTIONS = frozenset({"create"})
+"""A creation lists every field; the entry's title says enough."""
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: str | None
+    after: str | None
+    """None for references, whose ids mean nothing to a reader: the field name alone says it changed."""
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    who: str
+    action: str
+    changes: Sequence[FieldChange]
+
+
+@dataclass(frozen=True)
+class AuditPanel:
+    lines: Sequence[AuditLine]
+    next_cursor: str | None
+
+
+def _shown(lang: Language, field: str, value: Any, currency: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if field == "state":
+        return labels.label(lang, OpportunityState(value))
+    if field == "status_reason":
+        return labels.label(lang, OpportunityStatus(value))
+    if field in _MONEY_FIELDS:
+        return lang.money(Decimal(str(value)), currency)
+    if field in _DATE_FIELDS:
+        return lang.day(date.fromisoformat(str(value)))
+    return str(value)
+
+
+def _changes(lang: Language, entry: AuditEntry, currency: str) -> list[FieldChange]:
+    if entry.action in _SKIPPED_ACTIONS:
+        return []
+    before = entry.before or {}
+    after = entry.after or {}
+    changes = []
+    for field in [*before, *(name for name in after if name not in before)]:
+        name = labels.field_name(lang, field)
+        if field in _REFERENCE_FIELDS:
+            changes.append(FieldChange(name, None, None))
+        else:
+            shown_before = _shown(lang, field, before.get(field), currency) if field in before else None
+            changes.append(FieldChange(name, shown_before, _shown(lang, field, after.get(field), currency)))
+    return changes
+
+
+def audit_panel(
+    lang: Language, uow: UnitOfWork, opportunity_id: UUID, *, currency: str, cursor: str | None
+) -> AuditPanel:
+    page = reads.audit_for(uow, opportunity_id, limit=AUDIT_PAGE, cursor=cursor)
+    people = views.user_names(uow, [entry.user_id for entry in page.items])
+    lines = [
+        AuditLine(
+            at=entry.at,
+            who=people.get(entry.user_id, ""),
+            action=labels.audit_action(lang, entry.action),
+            changes=_changes(lang, entry, currency),
+        )
+        for entry in page.items
+    ]
+    return AuditPanel(lines=lines, next_cursor=page.next_cursor)
