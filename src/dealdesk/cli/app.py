@@ -91,7 +91,11 @@ def demo() -> None:
     with refusals():
         created = load_demo(uow, actor)
     if created:
-        err.print(f"demo data loaded: {created} opportunities")
+        from dealdesk.cli.demo import DEMO_USERS
+
+        err.print(f"demo data loaded: {created} opportunities. Sign in to the web UI as:")
+        for name, role, password in DEMO_USERS:
+            err.print(f"  {name:<6} password {password:<16} ({role.value})")
     else:
         err.print("demo data already present: nothing to do")
 

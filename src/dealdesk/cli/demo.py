@@ -11,8 +11,8 @@ from dealdesk.db.uow import SqlUnitOfWork
 from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.quote import QuoteLine
-from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
-from dealdesk.services import catalogue, closing, opportunities, quotes
+from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
+from dealdesk.services import auth, catalogue, closing, opportunities, quotes
 from dealdesk.services.ports import OpportunityFilter
 
 ACCOUNTS = ["Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam Logistics", "Tailspin Toys", "Harbour Bank HK"]
@@ -65,11 +65,26 @@ def _lines(rng: random.Random, count: int, discount: bool = False) -> list[Quote
     return lines
 
 
+DEMO_USERS = (
+    ("maria", Role.MANAGER, "maria-demo-pass"),
+    ("sam", Role.SALES, "sam-demo-pass"),
+    ("vic", Role.VIEWER, "vic-demo-pass"),
+)
+"""Who can sign in to the demo, with known passwords (shown once, when the demo is loaded)."""
+
+
 def load_demo(uow: SqlUnitOfWork, actor: Actor, *, seed: int = 7, count: int = 30) -> int:
-    """Creates the data set unless opportunities already exist; answers how many opportunities it made."""
+    """Creates the data set unless opportunities already exist; answers how many opportunities it made.
+    Half the deals belong to the salesperson `sam`, the rest to `actor`."""
     with uow.transaction(write=False):
         if uow.opportunities.list(OpportunityFilter(), limit=1, cursor=None).items:
             return 0
+    people = {}
+    for name, role, password in DEMO_USERS:
+        with uow.transaction(write=False):
+            existing = uow.users.find(name)
+        people[name] = (existing or auth.add_user(uow, name, role, password=password).user).as_actor()
+    seller = people["sam"]
     rng = random.Random(seed)
     today = uow.clock.today()
     real_clock = uow.clock
@@ -92,6 +107,7 @@ def load_demo(uow: SqlUnitOfWork, actor: Actor, *, seed: int = 7, count: int = 3
         for index in range(count):
             created = today - timedelta(days=rng.randint(20, 360))
             at(created)
+            owner = seller if index % 2 else actor
             account = accounts[index % len(accounts)]
             opportunity = opportunities.create_opportunity(
                 uow,
@@ -103,35 +119,35 @@ def load_demo(uow: SqlUnitOfWork, actor: Actor, *, seed: int = 7, count: int = 3
                     estimated_close_date=created + timedelta(days=rng.randint(30, 120)),
                     description="Demo opportunity",
                 ),
-                actor=actor,
+                actor=owner,
             )
             first = quotes.create_quote(
-                uow, opportunity.id, quotes.NewQuote(name="Initial proposal", lines=_lines(rng, 3)), actor=actor
+                uow, opportunity.id, quotes.NewQuote(name="Initial proposal", lines=_lines(rng, 3)), actor=owner
             )
             story = index % 6
             if story == 0:  # open, with a draft only
                 continue
-            quotes.activate_quote(uow, first.id, actor=actor)
+            quotes.activate_quote(uow, first.id, actor=owner)
             if story == 1:  # open, one active quote: closing it is blocked
                 quotes.create_quote(
-                    uow, opportunity.id, quotes.NewQuote(name="Alternative scope", lines=_lines(rng, 2)), actor=actor
+                    uow, opportunity.id, quotes.NewQuote(name="Alternative scope", lines=_lines(rng, 2)), actor=owner
                 )
                 continue
             closed_on = min(created + timedelta(days=rng.randint(10, 90)), today)
             at(closed_on)
             if story == 2:  # won through a revised quote, deal closed in the same step
-                revised = quotes.revise_quote(uow, first.id, actor=actor)
+                revised = quotes.revise_quote(uow, first.id, actor=owner)
                 quotes.edit_quote(
-                    uow, revised.id, quotes.QuoteChanges(lines=_lines(rng, 3, discount=True)), actor=actor
+                    uow, revised.id, quotes.QuoteChanges(lines=_lines(rng, 3, discount=True)), actor=owner
                 )
-                quotes.activate_quote(uow, revised.id, actor=actor)
+                quotes.activate_quote(uow, revised.id, actor=owner)
                 quotes.win_quote(
                     uow,
                     revised.id,
                     quotes.WinDetails(
                         close_date=closed_on, competitor_id=rng.choice(competitors).id, close_opportunity=True
                     ),
-                    actor=actor,
+                    actor=owner,
                 )
             elif story == 3:  # lost to a competitor, quotes closed in one step
                 closing.close_opportunity(
@@ -146,7 +162,7 @@ def load_demo(uow: SqlUnitOfWork, actor: Actor, *, seed: int = 7, count: int = 3
                         description="Customer went with another partner",
                         close_quotes=QuoteStatus.LOST,
                     ),
-                    actor=actor,
+                    actor=owner,
                 )
             elif story == 4:  # canceled, then reopened and left on hold
                 closing.close_opportunity(
@@ -159,7 +175,7 @@ def load_demo(uow: SqlUnitOfWork, actor: Actor, *, seed: int = 7, count: int = 3
                         close_reason_id=lost_reasons[1].id,
                         close_quotes=QuoteStatus.CANCELED,
                     ),
-                    actor=actor,
+                    actor=owner,
                 )
                 if index % 12 == 4:
                     at(min(closed_on + timedelta(days=5), today))
@@ -168,15 +184,15 @@ def load_demo(uow: SqlUnitOfWork, actor: Actor, *, seed: int = 7, count: int = 3
                         opportunity.id,
                         status_reason=OpportunityStatus.ON_HOLD,
                         reason="Budget approved again",
-                        actor=actor,
+                        actor=owner,
                     )
             else:  # won: quote won first, then the deal closed as won
-                quotes.win_quote(uow, first.id, quotes.WinDetails(close_date=closed_on), actor=actor)
+                quotes.win_quote(uow, first.id, quotes.WinDetails(close_date=closed_on), actor=owner)
                 closing.close_opportunity(
                     uow,
                     opportunity.id,
                     CloseDetails(outcome=Outcome.WON, close_date=closed_on, close_reason_id=rng.choice(won_reasons).id),
-                    actor=actor,
+                    actor=owner,
                 )
     finally:
         uow.clock = real_clock

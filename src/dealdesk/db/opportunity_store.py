@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
@@ -57,6 +57,22 @@ class _Snapshot:
     opportunity: dict[str, Any]
     quotes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     closes: dict[UUID, tuple[OpportunityClose, dict[str, Any]]] = field(default_factory=dict)
+
+
+def matching(where: OpportunityFilter, conn: Connection) -> list[ColumnElement[bool]]:
+    """The list filters: state, account, owner, and the name containing `q` in any case and any script."""
+    conditions: list[ColumnElement[bool]] = []
+    if where.state is not None:
+        conditions.append(_opp.c.state == where.state.value)
+    if where.account_id is not None:
+        conditions.append(_opp.c.account_id == where.account_id)
+    if where.owner_id is not None:
+        conditions.append(_opp.c.owner_id == where.owner_id)
+    if where.q:
+        # SQLite's own lower() folds ASCII only; dealdesk registers a Unicode one on every SQLite connection.
+        lower = func.lower if conn.dialect.name == "postgresql" else getattr(func, UNICODE_LOWER)
+        conditions.append(lower(_opp.c.name).contains(where.q.lower(), autoescape=True))
+    return conditions
 
 
 class SqlOpportunities:
@@ -174,20 +190,10 @@ class SqlOpportunities:
 
     # --------------------------------------------------------------------------------------- listing
     def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]:
-        query = select(_opp)
-        if where.state is not None:
-            query = query.where(_opp.c.state == where.state.value)
-        if where.account_id is not None:
-            query = query.where(_opp.c.account_id == where.account_id)
-        if where.owner_id is not None:
-            query = query.where(_opp.c.owner_id == where.owner_id)
         conn = self._conn()
-        if where.q:
-            lower = func.lower if conn.dialect.name == "postgresql" else getattr(func, UNICODE_LOWER)
-            query = query.where(lower(_opp.c.name).contains(where.q.lower(), autoescape=True))
         return page(
             conn,
-            query,
+            select(_opp).where(*matching(where, conn)),
             keys=[(_opp.c.created_at, as_time), (_opp.c.id, as_uuid)],
             descending=True,
             limit=limit,

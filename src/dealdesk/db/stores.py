@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -279,7 +279,7 @@ class SqlAudit:
     def __init__(self, connection: ConnectionSource) -> None:
         self._conn = connection
 
-    def record(self, changes: Sequence[Change], *, by: UUID, at: datetime) -> None:
+    def record(self, changes: Sequence[Change], *, by: UUID, at: datetime, opportunity_id: UUID | None = None) -> None:
         if not changes:
             return
         rows = [
@@ -290,6 +290,7 @@ class SqlAudit:
                 "user_id": by,
                 "record_type": change.record_type,
                 "record_id": change.record_id,
+                "opportunity_id": opportunity_id,
                 "action": change.action,
                 "before": change.before,
                 "after": change.after,
@@ -299,10 +300,16 @@ class SqlAudit:
         self._conn().execute(insert(t.audit_entries), rows)
 
     def list_for(self, record_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        return self._page(t.audit_entries.c.record_id == record_id, limit=limit, cursor=cursor)
+
+    def list_for_opportunity(self, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        return self._page(t.audit_entries.c.opportunity_id == opportunity_id, limit=limit, cursor=cursor)
+
+    def _page(self, condition: ColumnElement[bool], *, limit: int, cursor: str | None) -> Page[AuditEntry]:
         c = t.audit_entries.c
         return page(
             self._conn(),
-            select(t.audit_entries).where(c.record_id == record_id),
+            select(t.audit_entries).where(condition),
             keys=[(c.at, as_time), (c.seq, as_int), (c.id, as_uuid)],
             descending=True,
             limit=limit,

@@ -221,10 +221,12 @@ audit_entries = Table(
     Column("user_id", Uuid(), nullable=False),
     Column("record_type", String(32), nullable=False),
     Column("record_id", Uuid(), nullable=False),
+    Column("opportunity_id", Uuid()),
     Column("action", String(32), nullable=False),
     Column("before", JsonDoc),
     Column("after", JsonDoc),
     Index("ix_audit_entries_record_id_at", "record_id", "at", "seq"),
+    Index("ix_audit_entries_opportunity_id_at", "opportunity_id", "at", "seq"),
 )
 
 idempotency_keys = Table(

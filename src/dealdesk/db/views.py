@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
 from dealdesk.db.mapping import opportunity_from
+from dealdesk.db.opportunity_store import matching
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.states import QuoteState
 from dealdesk.services.ports import OpportunityFilter
@@ -27,17 +28,9 @@ SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
 """What each sort key orders by; an unknown key is a programming error (KeyError)."""
 
 
-def _matching(where: OpportunityFilter) -> Select[Any]:
-    query = select(_opp).join(t.accounts, t.accounts.c.id == _opp.c.account_id)
-    if where.state is not None:
-        query = query.where(_opp.c.state == where.state.value)
-    if where.account_id is not None:
-        query = query.where(_opp.c.account_id == where.account_id)
-    if where.owner_id is not None:
-        query = query.where(_opp.c.owner_id == where.owner_id)
-    if where.q:
-        query = query.where(func.lower(_opp.c.name).contains(where.q.lower(), autoescape=True))
-    return query
+def _matching(where: OpportunityFilter, conn: Connection) -> Select[Any]:
+    """The same filters as the opportunity list of the API, with the account joined in for sorting."""
+    return select(_opp).join(t.accounts, t.accounts.c.id == _opp.c.account_id).where(*matching(where, conn))
 
 
 class SqlViews:
@@ -73,7 +66,7 @@ class SqlViews:
         self, where: OpportunityFilter, *, sort: str, descending: bool, offset: int, limit: int
     ) -> tuple[Sequence[Opportunity], int]:
         conn = self._conn()
-        query = _matching(where)
+        query = _matching(where, conn)
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         key = SORT_COLUMNS[sort]
         order = [key.desc().nulls_last() if descending else key.asc().nulls_last()]

@@ -561,6 +561,7 @@ class Opportunity:
         competitor_id: UUID | None,
         close_opportunity: bool,
         close_id: UUID,
+        close_reason_id: UUID | None = None,
         by: UUID,
         today: date,
         at: datetime,
@@ -621,6 +622,7 @@ class Opportunity:
                 close_date=close_date,
                 actual_revenue=quote.total_amount,
                 competitor_id=competitor_id,
+                close_reason_id=close_reason_id,
                 description=description,
             )
             record = self.close(details, close_id=close_id, by=by, today=today, at=at, created_on=created_on).close

@@ -129,7 +129,7 @@ def correct_close(
         guards.check(uow, pre, current_version=opportunity.version)
         change = record.correct(changes=changes, at=uow.clock.now())
         uow.closes.save(record)
-        uow.audit.record([change], by=actor.id, at=record.updated_at)
+        uow.audit.record([change], by=actor.id, at=record.updated_at, opportunity_id=record.opportunity_id)
         return record
 
 

@@ -44,7 +44,7 @@ def create_opportunity(uow: UnitOfWork, new: NewOpportunity, *, actor: Actor) ->
             at=uow.clock.now(),
         )
         uow.opportunities.add(opportunity)
-        uow.audit.record(opportunity.changes, by=actor.id, at=opportunity.created_at)
+        uow.audit.record(opportunity.changes, by=actor.id, at=opportunity.created_at, opportunity_id=opportunity.id)
         return opportunity
 
 
@@ -89,5 +89,5 @@ def list_opportunities(
 def save(uow: UnitOfWork, opportunity: Opportunity, actor: Actor) -> None:
     """Persist the aggregate and write one audit entry per change, in the caller's transaction."""
     uow.opportunities.save(opportunity)
-    uow.audit.record(opportunity.changes, by=actor.id, at=opportunity.updated_at)
+    uow.audit.record(opportunity.changes, by=actor.id, at=opportunity.updated_at, opportunity_id=opportunity.id)
     opportunity.changes.clear()

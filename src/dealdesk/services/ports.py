@@ -141,8 +141,14 @@ class ContractRepository(Protocol):
 
 
 class AuditLog(Protocol):
-    def record(self, changes: Sequence[Change], *, by: UUID, at: datetime) -> None: ...
+    def record(self, changes: Sequence[Change], *, by: UUID, at: datetime, opportunity_id: UUID | None = None) -> None:
+        """One entry per change; `opportunity_id` names the deal they belong to, for its history."""
+        ...
+
     def list_for(self, record_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]: ...
+    def list_for_opportunity(self, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        """Everything that happened to a deal: the opportunity, its quotes, close records and contract."""
+        ...
 
 
 class IdempotencyStore(Protocol):

@@ -8,7 +8,7 @@ from datetime import date
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import NotFound
+from dealdesk.domain.errors import NotFound, PreconditionFailed
 from dealdesk.domain.opportunity import Opportunity, WinResult
 from dealdesk.domain.quote import Quote, QuoteLine, check_quote_name
 from dealdesk.domain.states import Outcome, QuoteStatus
@@ -151,6 +151,10 @@ class WinDetails:
     description: str | None = None
     competitor_id: UUID | None = None
     close_opportunity: bool = False
+    close_reason_id: UUID | None = None
+    """Reason detail for the won close, when `close_opportunity`."""
+    opportunity_version: int | None = None
+    """The deal's version the user last saw (the Close dialog's preview): checked under the lock."""
 
 
 def win_quote(
@@ -159,17 +163,22 @@ def win_quote(
     """SPEC §5, in one transaction: quote won, siblings lost, draft contract; close the deal if asked."""
     with uow.transaction():
         opportunity, quote = _lock_quote(uow, quote_id, actor)
-        check_close_references(uow, outcome=Outcome.WON, close_reason_id=None, competitor_id=details.competitor_id)
+        check_close_references(
+            uow, outcome=Outcome.WON, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
+        )
         today = uow.clock.today()
         if details.close_date is not None:
             check_not_in_future(details.close_date, today=today)
         guards.check(uow, pre, current_version=quote.version)
+        if details.opportunity_version is not None and details.opportunity_version != opportunity.version:
+            raise PreconditionFailed("The opportunity changed since you last saw it")
         result = opportunity.win_quote(
             quote_id,
             contract_id=uuid4(),
             close_date=details.close_date or today,
             description=details.description,
             competitor_id=details.competitor_id,
+            close_reason_id=details.close_reason_id,
             close_opportunity=details.close_opportunity,
             close_id=uuid4(),
             by=actor.id,

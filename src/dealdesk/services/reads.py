@@ -20,6 +20,12 @@ def audit_for(uow: UnitOfWork, record_id: UUID, *, limit: int, cursor: str | Non
         return uow.audit.list_for(record_id, limit=limit, cursor=cursor)
 
 
+def opportunity_history(uow: UnitOfWork, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]:
+    """Everything that happened to a deal and its quotes, close records and contract, newest first."""
+    with uow.transaction(write=False):
+        return uow.audit.list_for_opportunity(opportunity_id, limit=limit, cursor=cursor)
+
+
 def record_exists(uow: UnitOfWork, kind: str, record_id: UUID) -> bool:
     """Whether the record a path names exists; `kind` is the path parameter's name."""
     with uow.transaction(write=False):

@@ -78,13 +78,13 @@ def _changes(lang: Language, entry: AuditEntry, currency: str) -> list[FieldChan
 def audit_panel(
     lang: Language, uow: UnitOfWork, opportunity_id: UUID, *, currency: str, cursor: str | None
 ) -> AuditPanel:
-    page = reads.audit_for(uow, opportunity_id, limit=AUDIT_PAGE, cursor=cursor)
+    page = reads.opportunity_history(uow, opportunity_id, limit=AUDIT_PAGE, cursor=cursor)
     people = views.user_names(uow, [entry.user_id for entry in page.items])
     lines = [
         AuditLine(
             at=entry.at,
             who=people.get(entry.user_id, ""),
-            action=labels.audit_action(lang, entry.action),
+            action=labels.audit_action(lang, entry.action, entry.record_type),
             changes=_changes(lang, entry, currency),
         )
         for entry in page.items

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import DomainError, PreconditionFailed
+from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails, ClosePreview, Opportunity
 from dealdesk.domain.states import CLOSE_STATUSES, OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import ZERO
@@ -91,6 +91,7 @@ class CloseForm(BaseModel):
         )
 
     def win_details(self) -> quotes.WinDetails:
+        """Win and close in one step, guarded by the deal's previewed version (checked under its lock)."""
         read = FieldReader()
         close_date = read.day("close_date", self.close_date, required=True)
         competitor_id = read.reference("competitor_id", self.competitor_id)
@@ -100,6 +101,7 @@ class CloseForm(BaseModel):
             description=optional_text(self.description),
             competitor_id=competitor_id,
             close_opportunity=True,
+            opportunity_version=version_shown(self.version),
         )
 
 
@@ -226,17 +228,14 @@ def _confirm(view: PageView, uow: UnitOfWork, opportunity_id: UUID, form: CloseF
 def _win_and_close(
     view: PageView, uow: UnitOfWork, opportunity_id: UUID, form: CloseForm, argument: str, actor: Actor
 ) -> list[Toast]:
-    """win_quote's precondition is the won quote's own version. The deal's previewed version is compared just
-    before, so a sibling quote changed since the preview is noticed too (outside the win's transaction, though)."""
+    """Guarded twice, inside the win's own transaction: the won quote's version and the deal's previewed one,
+    so a sibling quote changed since the preview is noticed too."""
     quote_text, _, quote_version = argument.partition(":")
     read = FieldReader()
     quote_id = read.reference("win_quote", quote_text, required=True)
     read.check()
     assert quote_id is not None
     details = form.win_details()
-    shown = version_shown(form.version)
-    if shown is not None and closing.preview_close(uow, opportunity_id).version != shown:
-        raise PreconditionFailed("The opportunity changed since the preview")
     result = quotes.win_quote(
         uow, quote_id, details, actor=actor, pre=Preconditions(expected_version=version_shown(quote_version))
     )

@@ -67,7 +67,28 @@ def label(lang: Language, value: StrEnum) -> str:
     return _TABLES[type(value)](lang)[value]
 
 
-def audit_action(lang: Language, action: str) -> str:
+def audit_action(lang: Language, action: str, record_type: str = "opportunity") -> str:
+    """What an audit entry says happened; quotes, close records and contracts say which record it was."""
+    if record_type == "quote":
+        quote_actions = {
+            "create": lang.pgettext("audit action", "Quote created"),
+            "edit": lang.pgettext("audit action", "Quote edited"),
+            "activate": lang.pgettext("audit action", "Quote activated"),
+            "close": lang.pgettext("audit action", "Quote closed"),
+            "revise": lang.pgettext("audit action", "Quote revised"),
+            "win": lang.pgettext("audit action", "Quote won"),
+            "delete": lang.pgettext("audit action", "Draft quote deleted"),
+        }
+        return quote_actions.get(action, lang.pgettext("audit action", "Quote changed"))
+    if record_type == "opportunity_close":
+        close_actions = {
+            "create": lang.pgettext("audit action", "Close record written"),
+            "reopen": lang.pgettext("audit action", "Close record ended by a reopen"),
+            "correct": lang.pgettext("audit action", "Close record corrected"),
+        }
+        return close_actions.get(action, lang.pgettext("audit action", "Changed"))
+    if record_type == "contract":
+        return lang.pgettext("audit action", "Project contract created")
     names = {
         "create": lang.pgettext("audit action", "Created"),
         "edit": lang.pgettext("audit action", "Edited"),

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("record_type", sa.String(length=32), nullable=False),
         sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("opportunity_id", sa.Uuid(), nullable=True),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column(
             "before", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
@@ -50,6 +51,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.create_index("ix_audit_entries_record_id_at", ["record_id", "at", "seq"], unique=False)
+        batch_op.create_index("ix_audit_entries_opportunity_id_at", ["opportunity_id", "at", "seq"], unique=False)
 
     op.create_table(
         "close_reasons",
