@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dealdesk.cli.refusals import EXIT_REFUSED, err, refusals
 from dealdesk.cli.users import users_app
@@ -23,7 +23,7 @@ from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
-from dealdesk.domain.values import check_money, parse_decimal_text
+from dealdesk.domain.values import check_money, parse_decimal_text, parse_iso_date
 from dealdesk.services import closing
 
 app = typer.Typer(
@@ -106,6 +106,31 @@ def _parse_money(text: str | None, field: str) -> Decimal | None:
     return check_money(parse_decimal_text(text, field=field), field=field)
 
 
+def _close_details(
+    uow: SqlUnitOfWork,
+    outcome: CloseOutcome,
+    reason: CliReason | None,
+    close_date: str | None,
+    competitor: UUID | None,
+    close_reason: UUID | None,
+    description: str | None,
+    close_quotes: QuoteCloseReason | None,
+    *,
+    revenue: str | None = None,
+) -> CloseDetails:
+    """The Close dialog's fields as the command line gives them (the date defaults to today)."""
+    return CloseDetails(
+        outcome=Outcome(outcome.value),
+        status_reason=OpportunityStatus(reason.value) if reason else None,
+        close_date=parse_iso_date(close_date, field="date") if close_date else uow.clock.today(),
+        actual_revenue=_parse_money(revenue, "revenue"),
+        competitor_id=competitor,
+        close_reason_id=close_reason,
+        description=description,
+        close_quotes=QuoteStatus(close_quotes.value) if close_quotes else None,
+    )
+
+
 @app.command("close")
 def close_command(
     opportunity_id: Annotated[UUID, typer.Argument(help="Opportunity id")],
@@ -124,15 +149,8 @@ def close_command(
     settings = Settings()
     uow, actor = unit_of_work(settings)
     with refusals():
-        details = CloseDetails(
-            outcome=Outcome(outcome.value),
-            status_reason=OpportunityStatus(reason.value) if reason else None,
-            close_date=date.fromisoformat(close_date) if close_date else uow.clock.today(),
-            actual_revenue=_parse_money(revenue, "revenue"),
-            competitor_id=competitor,
-            close_reason_id=close_reason,
-            description=description,
-            close_quotes=QuoteStatus(close_quotes.value) if close_quotes else None,
+        details = _close_details(
+            uow, outcome, reason, close_date, competitor, close_reason, description, close_quotes, revenue=revenue
         )
         result = closing.close_opportunity(uow, opportunity_id, details, actor=actor)
     quotes = ", ".join(
@@ -173,15 +191,7 @@ def bulk_close_command(
     settings = Settings()
     uow, actor = unit_of_work(settings)
     with refusals():
-        details = CloseDetails(
-            outcome=Outcome(outcome.value),
-            status_reason=OpportunityStatus(reason.value) if reason else None,
-            close_date=date.fromisoformat(close_date) if close_date else uow.clock.today(),
-            competitor_id=competitor,
-            close_reason_id=close_reason,
-            description=description,
-            close_quotes=QuoteStatus(close_quotes.value) if close_quotes else None,
-        )
+        details = _close_details(uow, outcome, reason, close_date, competitor, close_reason, description, close_quotes)
         out = results or file.with_suffix(".results.csv")
         closed, failed = run_bulk_close(uow, actor, file, out, details, console=err)
     err.print(f"closed {closed}, refused {failed}; results in {out}")
@@ -194,3 +204,8 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except (OperationalError, ProgrammingError) as error:
+        # The usual cause: a database that was never migrated, or one that does not answer.
+        err.print(f"[bold red]database_error[/]: {error.orig}")
+        err.print("Is DEALDESK_DATABASE_URL right, and has `dealdesk db upgrade` been run on it?")
+        sys.exit(EXIT_REFUSED)

@@ -498,28 +498,20 @@ class Opportunity:
         quote.mark_revised(on=today, at=at)
         self._quote_changed(quote, "revise", before, at)
         revision = 1 + max(q.revision for q in self.quotes if q.number == quote.number)
-        draft = Quote.new_draft(
-            id=new_quote_id,
-            opportunity_id=self.id,
-            number=quote.number,
-            revision=revision,
-            name=quote.name,
-            lines=quote.loaded_lines(),
-            valid_until=quote.valid_until,
-            at=at,
-        )
-        self.quotes.append(draft)
-        self._quote_changed(draft, "create", None, at)
-        return draft
+        return self._add_draft_copy(quote, new_quote_id=new_quote_id, number=quote.number, revision=revision, at=at)
 
     def copy_quote(self, quote_id: UUID, *, new_quote_id: UUID, number: str, at: datetime) -> Quote:
         quote = self.quote(quote_id)
         self._require_quote_action(quote, Action.COPY)
+        return self._add_draft_copy(quote, new_quote_id=new_quote_id, number=number, revision=0, at=at)
+
+    def _add_draft_copy(self, quote: Quote, *, new_quote_id: UUID, number: str, revision: int, at: datetime) -> Quote:
+        """A new draft with the quote's name, lines and validity (revising and copying both start one)."""
         draft = Quote.new_draft(
             id=new_quote_id,
             opportunity_id=self.id,
             number=number,
-            revision=0,
+            revision=revision,
             name=quote.name,
             lines=quote.loaded_lines(),
             valid_until=quote.valid_until,
