@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Self
 
 
-class _Numbered(StrEnum):
+class DataverseEnum(StrEnum):
     """A string enum whose members also carry the number Dataverse uses for them."""
 
     @property
@@ -21,13 +21,13 @@ class _Numbered(StrEnum):
         raise ValueError(f"{number} is not a {cls.__name__} number")
 
 
-class OpportunityState(_Numbered):
+class OpportunityState(DataverseEnum):
     OPEN = "open"
     WON = "won"
     LOST = "lost"
 
 
-class OpportunityStatus(_Numbered):
+class OpportunityStatus(DataverseEnum):
     IN_PROGRESS = "in_progress"
     ON_HOLD = "on_hold"
     WON = "won"
@@ -35,14 +35,14 @@ class OpportunityStatus(_Numbered):
     OUT_SOLD = "out_sold"
 
 
-class QuoteState(_Numbered):
+class QuoteState(DataverseEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     WON = "won"
     CLOSED = "closed"
 
 
-class QuoteStatus(_Numbered):
+class QuoteStatus(DataverseEnum):
     IN_PROGRESS = "in_progress"
     OPEN = "open"
     WON = "won"
@@ -51,7 +51,7 @@ class QuoteStatus(_Numbered):
     REVISED = "revised"
 
 
-DATAVERSE_NUMBERS: dict[_Numbered, int] = {
+DATAVERSE_NUMBERS: dict[DataverseEnum, int] = {
     OpportunityState.OPEN: 0,
     OpportunityState.WON: 1,
     OpportunityState.LOST: 2,

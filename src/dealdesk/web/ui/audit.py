@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from dealdesk.domain.states import OpportunityState, OpportunityStatus
+from dealdesk.domain.states import DataverseEnum, OpportunityState, OpportunityStatus, QuoteState, QuoteStatus
 from dealdesk.services import reads, views
 from dealdesk.services.ports import AuditEntry, UnitOfWork
 from dealdesk.web.i18n import Language
@@ -19,6 +19,12 @@ AUDIT_PAGE = 15
 _MONEY_FIELDS = frozenset({"estimated_revenue", "actual_revenue"})
 _DATE_FIELDS = frozenset({"estimated_close_date", "actual_close_date"})
 _REFERENCE_FIELDS = frozenset({"account_id", "owner_id", "won_quote_id", "contract_id"})
+_SHOWN_FIELDS: dict[str, frozenset[str]] = {
+    "quote": frozenset({"name", "state", "status_reason"}),
+    "opportunity_close": frozenset({"description", "competitor_id", "close_reason_id"}),
+    "contract": frozenset(),
+}
+"""For records other than the deal itself, the fields worth a line; the entry's title says the rest."""
 _SKIPPED_ACTIONS = frozenset({"create"})
 """A creation lists every field; the entry's title says enough."""
 
@@ -45,13 +51,21 @@ class AuditPanel:
     next_cursor: str | None
 
 
-def _shown(lang: Language, field: str, value: Any, currency: str) -> str:
+_STATES: dict[str, tuple[type[DataverseEnum], type[DataverseEnum]]] = {
+    "opportunity": (OpportunityState, OpportunityStatus),
+    "quote": (QuoteState, QuoteStatus),
+}
+"""Which state and status enums an entry's `state` and `status_reason` fields hold, by record type."""
+
+
+def _shown(lang: Language, field: str, value: Any, currency: str, record_type: str) -> str:
     if value is None or value == "":
         return "—"
-    if field == "state":
-        return labels.label(lang, OpportunityState(value))
-    if field == "status_reason":
-        return labels.label(lang, OpportunityStatus(value))
+    states = _STATES.get(record_type)
+    if field == "state" and states is not None:
+        return labels.label(lang, states[0](value))
+    if field == "status_reason" and states is not None:
+        return labels.label(lang, states[1](value))
     if field in _MONEY_FIELDS:
         return lang.money(Decimal(str(value)), currency)
     if field in _DATE_FIELDS:
@@ -65,13 +79,17 @@ def _changes(lang: Language, entry: AuditEntry, currency: str) -> list[FieldChan
     before = entry.before or {}
     after = entry.after or {}
     changes = []
+    shown = _SHOWN_FIELDS.get(entry.record_type)
     for field in [*before, *(name for name in after if name not in before)]:
+        if shown is not None and field not in shown:
+            continue
         name = labels.field_name(lang, field)
         if field in _REFERENCE_FIELDS:
             changes.append(FieldChange(name, None, None))
         else:
-            shown_before = _shown(lang, field, before.get(field), currency) if field in before else None
-            changes.append(FieldChange(name, shown_before, _shown(lang, field, after.get(field), currency)))
+            kind = entry.record_type
+            shown_before = _shown(lang, field, before.get(field), currency, kind) if field in before else None
+            changes.append(FieldChange(name, shown_before, _shown(lang, field, after.get(field), currency, kind)))
     return changes
 
 
