@@ -681,8 +681,9 @@ class Opportunity:
             opportunity_created_on=created_on or self.created_at.date(),
         )
         self.standing_close = record
-        self.changes.append(Change("opportunity", self.id, "close", before, self._audit_state()))
+        # The deal's own entry comes last, so that a history read newest first leads with it.
         self.changes.append(Change("opportunity_close", record.id, "create", None, record.audit_view()))
+        self.changes.append(Change("opportunity", self.id, "close", before, self._audit_state()))
         self._touch(at)
         return CloseResult(opportunity=self, close=record, closed_quotes=closed)
 
@@ -708,9 +709,9 @@ class Opportunity:
         self.actual_revenue = None
         self.actual_close_date = None
         self.standing_close = None
-        self.changes.append(Change("opportunity", self.id, "reopen", before, {**self._audit_state(), "reason": reason}))
         self.changes.append(
             Change("opportunity_close", record.id, "reopen", None, {"reopened_by": str(by), "reopen_reason": reason})
         )
+        self.changes.append(Change("opportunity", self.id, "reopen", before, {**self._audit_state(), "reason": reason}))
         self._touch(at)
         return record
