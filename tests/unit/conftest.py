@@ -36,7 +36,7 @@ class Deals:
         self.account_id = self.new_id()
         self.user_id = self.new_id()
 
-    # ------------------------------------------------------------------ ids, numbers and time
+    # ---------------------------------------- ids, numbers and time
     def new_id(self) -> UUID:
         return UUID(int=next(self._ids))
 
@@ -47,7 +47,7 @@ class Deals:
         """A timezone-aware instant one minute after the previous one."""
         return START + timedelta(minutes=next(self._minutes))
 
-    # ------------------------------------------------------------------ lines and opportunities
+    # ---------------------------------------- lines and opportunities
     @staticmethod
     def line(description: str = "Consulting", quantity: str = "1", unit_price: str = "100.00") -> QuoteLine:
         return QuoteLine.checked(description, Decimal(quantity), Decimal(unit_price), field="lines[0]")
@@ -69,7 +69,7 @@ class Deals:
             at=self.now(),
         )
 
-    # ------------------------------------------------------------------ quotes in each state
+    # ---------------------------------------- quotes in each state
     def draft(
         self, opportunity: Opportunity, *, lines: Sequence[QuoteLine] | None = None, name: str = "Implementation"
     ) -> Quote:
@@ -127,7 +127,7 @@ class Deals:
     def copy(self, opportunity: Opportunity, quote: Quote) -> Quote:
         return opportunity.copy_quote(quote.id, new_quote_id=self.new_id(), number=self.next_number(), at=self.now())
 
-    # ------------------------------------------------------------------ closing and reopening
+    # ---------------------------------------- closing and reopening
     def close(
         self,
         opportunity: Opportunity,
@@ -166,7 +166,7 @@ class Deals:
     ) -> OpportunityClose:
         return opportunity.reopen(status_reason=status_reason, reason=reason, by=self.user_id, at=self.now())
 
-    # ------------------------------------------------------------------ comparing
+    # ---------------------------------------- comparing
     @staticmethod
     def snapshot(opportunity: Opportunity) -> dict[str, Any]:
         """Everything the aggregate holds, deeply copied: quotes, lines, close record, contract, audit facts."""

@@ -12,7 +12,7 @@ from dealdesk.domain.records import Change
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 
 if TYPE_CHECKING:
-    from conftest import Deals
+    from tests.unit.conftest import Deals
 
 
 def _summary(changes: list[Change]) -> list[tuple[str, object, str]]:
@@ -112,11 +112,16 @@ def test_a_close_records_the_closed_quotes_the_deal_and_the_close_record(deals: 
 
     assert _summary(opportunity.changes) == [
         ("quote", active.id, "close"),
-        ("opportunity", opportunity.id, "close"),
         ("opportunity_close", record.id, "create"),
+        ("opportunity", opportunity.id, "close"),
     ]
-    close = opportunity.changes[1]
-    assert close.before == {"state": "open", "status_reason": "in_progress", "actual_revenue": None, "actual_close_date": None}
+    close = opportunity.changes[2]
+    assert close.before == {
+        "state": "open",
+        "status_reason": "in_progress",
+        "actual_revenue": None,
+        "actual_close_date": None,
+    }
     assert close.after == {
         "state": "lost",
         "status_reason": "canceled",
@@ -133,12 +138,12 @@ def test_a_reopen_records_the_deal_and_the_stamped_close_record(deals: Deals) ->
     deals.reopen(opportunity, reason="Back in play")
 
     assert _summary(opportunity.changes) == [
-        ("opportunity", opportunity.id, "reopen"),
         ("opportunity_close", record.id, "reopen"),
+        ("opportunity", opportunity.id, "reopen"),
     ]
-    assert opportunity.changes[0].after is not None
-    assert (opportunity.changes[0].after["state"], opportunity.changes[0].after["reason"]) == ("open", "Back in play")
-    assert opportunity.changes[1].after == {"reopened_by": str(deals.user_id), "reopen_reason": "Back in play"}
+    assert opportunity.changes[1].after is not None
+    assert (opportunity.changes[1].after["state"], opportunity.changes[1].after["reason"]) == ("open", "Back in play")
+    assert opportunity.changes[0].after == {"reopened_by": str(deals.user_id), "reopen_reason": "Back in play"}
 
 
 def test_putting_on_hold_is_recorded_as_an_edit_of_the_reason(deals: Deals) -> None:

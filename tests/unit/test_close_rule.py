@@ -13,7 +13,7 @@ from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 
 if TYPE_CHECKING:
-    from conftest import Deals
+    from tests.unit.conftest import Deals
 
 
 def _codes_and_fields(error: DomainError) -> tuple[str, list[str]]:
@@ -21,7 +21,7 @@ def _codes_and_fields(error: DomainError) -> tuple[str, list[str]]:
     return error.code, fields
 
 
-# ---------------------------------------------------------------------------------------------------- the close rule
+# ---------------------------------------- the close rule
 @pytest.mark.parametrize("outcome", list(Outcome))
 def test_an_active_quote_blocks_closing_and_is_named(deals: Deals, outcome: Outcome) -> None:
     opportunity = deals.opportunity()
@@ -91,7 +91,7 @@ def test_a_closed_or_won_quote_does_not_block_closing(deals: Deals) -> None:
     assert opportunity.state is OpportunityState.WON
 
 
-# ---------------------------------------------------------------------------------------------------- close_quotes
+# ---------------------------------------- close_quotes
 @pytest.mark.parametrize("outcome", list(Outcome))
 @pytest.mark.parametrize("reason", [QuoteStatus.LOST, QuoteStatus.CANCELED])
 def test_closing_with_close_quotes_closes_active_and_draft_quotes_in_the_same_step(
@@ -158,7 +158,7 @@ def test_a_refused_close_with_close_quotes_closes_no_quote(deals: Deals) -> None
     assert deals.snapshot(opportunity) == before
 
 
-# ---------------------------------------------------------------------------------------------------- close all quotes
+# ---------------------------------------- close all quotes
 def test_close_all_quotes_closes_every_active_and_draft_quote_and_then_the_deal_can_close(deals: Deals) -> None:
     opportunity = deals.opportunity()
     active = deals.active(opportunity)
@@ -219,7 +219,7 @@ def test_close_all_quotes_takes_only_lost_or_canceled(deals: Deals, reason: Quot
     assert deals.snapshot(opportunity) == before
 
 
-# ---------------------------------------------------------------------------------------------------- a won quote
+# ---------------------------------------- a won quote
 def test_closing_as_lost_with_a_won_quote_is_refused(deals: Deals) -> None:
     opportunity = deals.opportunity()
     deals.won(opportunity)
@@ -249,7 +249,7 @@ def test_after_a_reopen_a_deal_with_a_won_quote_can_only_be_won_again(deals: Dea
     assert opportunity.actual_revenue == won.total_amount
 
 
-# ---------------------------------------------------------------------------------------------------- actual revenue
+# ---------------------------------------- actual revenue
 def test_a_won_close_takes_the_won_quote_total_by_default(deals: Deals) -> None:
     opportunity = deals.opportunity(estimated_revenue="9999.00")
     deals.won(opportunity, lines=[deals.line("Build", "3", "1234.56")])
@@ -303,7 +303,7 @@ def test_a_bad_actual_revenue_is_a_validation_error(deals: Deals, revenue: str) 
     assert opportunity.is_open
 
 
-# ---------------------------------------------------------------------------------------------------- input rules
+# ---------------------------------------- input rules
 @pytest.mark.parametrize("outcome", list(Outcome))
 def test_a_future_close_date_is_a_validation_error_on_close_date(deals: Deals, outcome: Outcome) -> None:
     opportunity = deals.opportunity()
@@ -400,7 +400,7 @@ def test_a_blank_close_description_is_stored_as_none(deals: Deals) -> None:
     assert result.close.description is None
 
 
-# ---------------------------------------------------------------------------------------------------- a successful close
+# ---------------------------------------- a successful close
 def test_a_close_sets_the_outcome_writes_one_standing_record_and_bumps_the_version(deals: Deals) -> None:
     opportunity = deals.opportunity()
     won = deals.won(opportunity)
@@ -470,7 +470,7 @@ def test_an_on_hold_deal_can_be_closed(deals: Deals) -> None:
     assert (opportunity.state, opportunity.status_reason) == (OpportunityState.LOST, OpportunityStatus.CANCELED)
 
 
-# ---------------------------------------------------------------------------------------------------- close preview
+# ---------------------------------------- close preview
 def test_the_close_preview_shows_blocking_quotes_drafts_the_won_quote_and_the_version(deals: Deals) -> None:
     opportunity = deals.opportunity()
     draft = deals.draft(opportunity)
@@ -503,7 +503,7 @@ def test_the_close_preview_of_a_closed_deal_cannot_close(deals: Deals) -> None:
     assert not opportunity.preview_close().can_close
 
 
-# ---------------------------------------------------------------------------------------------------- reopen
+# ---------------------------------------- reopen
 @pytest.mark.parametrize("outcome", list(Outcome))
 def test_reopen_stamps_the_standing_close_and_clears_the_actuals(deals: Deals, outcome: Outcome) -> None:
     opportunity = deals.opportunity()
@@ -581,7 +581,7 @@ def test_reopening_an_open_deal_is_an_invalid_transition(deals: Deals) -> None:
     assert refused.value.code == "invalid_transition"
 
 
-# ---------------------------------------------------------------------------------------------------- correcting records
+# ---------------------------------------- correcting records
 def test_the_standing_close_can_be_corrected_in_description_competitor_and_reason(deals: Deals) -> None:
     opportunity = deals.opportunity()
     record = deals.close_lost(opportunity, description="Too expensive").close

@@ -12,17 +12,18 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails, Opportunity, OpportunityClose
 from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import (
+    CLOSE_STATUSES,
     OPPORTUNITY_STATUSES,
     QUOTE_STATUSES,
     OpportunityState,
@@ -36,7 +37,7 @@ T = TypeVar("T")
 
 TODAY = date(2024, 6, 14)
 START = datetime(2024, 6, 14, 9, 0, tzinfo=UTC)
-CLOSE_DATES = [TODAY, TODAY - timedelta(days=30), TODAY + timedelta(days=1)]
+UNKNOWN_QUOTE = UUID(int=999_999)
 
 LINE_SETS: dict[str, list[tuple[str, str, str]]] = {
     "no lines": [],
@@ -48,11 +49,14 @@ LINE_SETS: dict[str, list[tuple[str, str, str]]] = {
     "total out of range": [("Big", "1", "600000000000.00"), ("Big", "1", "600000000000.00")],
 }
 
-deal = st.integers(min_value=0, max_value=1)
-"""Which of the two opportunities an action is aimed at."""
+deal = st.sampled_from([0, 0, 0, 1])
+"""Which of the two opportunities an action is aimed at; mostly the first, so that its story gets long."""
 pick = st.integers(min_value=0, max_value=7)
-"""Which quote of it: an index into its quotes; one past the end names a quote that does not exist."""
+"""Which quote: 0-3 one in the state the action expects (if any), 4-6 any quote, 7 one that does not exist."""
 line_set = st.sampled_from(sorted(LINE_SETS))
+close_date = st.sampled_from([TODAY, TODAY, TODAY, TODAY - timedelta(days=30), TODAY + timedelta(days=1)])
+"""Mostly valid; tomorrow is in the future and must be refused."""
+quote_close_reason = st.sampled_from([QuoteStatus.LOST, QuoteStatus.CANCELED, QuoteStatus.REVISED])
 
 
 class DealMachine(RuleBasedStateMachine):
@@ -66,12 +70,15 @@ class DealMachine(RuleBasedStateMachine):
         self.close_records: dict[UUID, list[OpportunityClose]] = {o.id: [] for o in self.opportunities}
         self.versions = {o.id: o.version for o in self.opportunities}
 
-    # ------------------------------------------------------------------------------------------------ helpers
+    # ---------------------------------------- helpers
     def _new_id(self) -> UUID:
         return UUID(int=next(self._ids))
 
     def _now(self) -> datetime:
         return START + timedelta(seconds=next(self._seconds))
+
+    def _next_number(self) -> str:
+        return f"Q-{next(self._numbers):05d}"
 
     def _open_new(self) -> Opportunity:
         return Opportunity.open_new(
@@ -93,16 +100,33 @@ class DealMachine(RuleBasedStateMachine):
             for n, (text, quantity, price) in enumerate(LINE_SETS[kind])
         ]
 
-    def _quote_id(self, opportunity: Opportunity, index: int) -> UUID:
+    @staticmethod
+    def _quote_id(opportunity: Opportunity, index: int, expected: QuoteState | None = None) -> UUID:
         quotes = opportunity.quotes
-        index %= len(quotes) + 1
-        return quotes[index].id if index < len(quotes) else UUID(int=999_999)
+        if index == 7 or not quotes:
+            return UNKNOWN_QUOTE
+        fitting = [q for q in quotes if q.state is expected]
+        candidates = fitting if index < 4 and fitting else quotes
+        return candidates[index % len(candidates)].id
 
-    def _snapshot(self, opportunity: Opportunity) -> dict[str, Any]:
-        return {
-            "aggregate": dataclasses.asdict(opportunity),
-            "close records": [dataclasses.asdict(r) for r in self.close_records[opportunity.id]],
-        }
+    def _targets(self, state: QuoteState) -> list[tuple[int, UUID]]:
+        """Quotes of an open deal that the next step of a sale applies to: a draft that can be activated, or an
+        active quote to revise or win."""
+        return [
+            (which, quote.id)
+            for which, opportunity in enumerate(self.opportunities)
+            if opportunity.is_open and opportunity.won_quote_id is None
+            for quote in opportunity.quotes
+            if quote.state is state
+            and (state is not QuoteState.DRAFT or (quote.line_count > 0 and quote.total_amount >= 0))
+        ]
+
+    def _snapshot(self, opportunity: Opportunity) -> list[str]:
+        """Everything the aggregate holds, field by field (dataclass reprs are complete and far cheaper to take than
+        deep copies), and every close record it ever wrote. Audit facts are only ever appended, so their count
+        stands for them."""
+        held = [repr(getattr(opportunity, f.name)) for f in dataclasses.fields(opportunity) if f.name != "changes"]
+        return [*held, str(len(opportunity.changes)), *(repr(r) for r in self.close_records[opportunity.id])]
 
     def _attempt(self, opportunity: Opportunity, action: Callable[[], T], *, bumps: bool = True) -> T | None:
         """Run one action. Refused: nothing may have changed (I5). Done: the version went up, if it changes a state."""
@@ -117,28 +141,32 @@ class DealMachine(RuleBasedStateMachine):
             assert opportunity.version > version, "a change did not bump the opportunity version"
         return result
 
-    # ------------------------------------------------------------------------------------------------ quote actions
+    # ---------------------------------------- quote actions
+    @initialize(kinds=st.tuples(line_set, line_set))
+    def each_deal_starts_with_a_draft(self, kinds: tuple[str, str]) -> None:
+        for which, kind in enumerate(kinds):
+            if kind != "total out of range":
+                self.add_quote(which, kind)
+
     @rule(which=deal, kind=line_set)
     def add_quote(self, which: int, kind: str) -> None:
         opportunity = self.opportunities[which]
         lines = self._lines(kind)
-        self._attempt(
+        number = self._next_number()
+        new = self._attempt(
             opportunity,
             lambda: opportunity.add_quote(
-                quote_id=self._new_id(),
-                number=f"Q-{next(self._numbers):05d}",
-                name="Quote",
-                lines=lines,
-                valid_until=None,
-                at=self._now(),
+                quote_id=self._new_id(), number=number, name="Quote", lines=lines, valid_until=None, at=self._now()
             ),
         )
+        if new is not None:
+            assert (new.number, new.revision, new.state) == (number, 0, QuoteState.DRAFT)
 
     @rule(which=deal, index=pick, name=st.sampled_from([None, "Renamed", "   "]), kind=st.none() | line_set)
     def edit_quote(self, which: int, index: int, name: str | None, kind: str | None) -> None:
         opportunity = self.opportunities[which]
         lines = None if kind is None else self._lines(kind)
-        quote_id = self._quote_id(opportunity, index)
+        quote_id = self._quote_id(opportunity, index, QuoteState.DRAFT)
         self._attempt(opportunity, lambda: opportunity.edit_quote(quote_id, name=name, lines=lines, at=self._now()))
 
     @rule(which=deal, index=pick, kind=st.sampled_from(["one line", "total out of range"]))
@@ -146,20 +174,31 @@ class DealMachine(RuleBasedStateMachine):
         """A valid name with lines that may be refused: the edit must apply whole or not at all."""
         opportunity = self.opportunities[which]
         lines = self._lines(kind)
-        quote_id = self._quote_id(opportunity, index)
-        name = f"Renamed {next(self._numbers)}"
+        quote_id = self._quote_id(opportunity, index, QuoteState.DRAFT)
+        name = f"Renamed {self._next_number()}"
         self._attempt(opportunity, lambda: opportunity.edit_quote(quote_id, name=name, lines=lines, at=self._now()))
 
     @rule(which=deal, index=pick)
     def activate_quote(self, which: int, index: int) -> None:
-        opportunity = self.opportunities[which]
-        quote_id = self._quote_id(opportunity, index)
-        self._attempt(opportunity, lambda: opportunity.activate_quote(quote_id, at=self._now()))
+        self._activate(which, self._quote_id(self.opportunities[which], index, QuoteState.DRAFT))
 
-    @rule(which=deal, index=pick, reason=st.sampled_from([QuoteStatus.LOST, QuoteStatus.CANCELED, QuoteStatus.REVISED]))
+    @precondition(lambda self: self._targets(QuoteState.DRAFT))
+    @rule(n=st.integers(min_value=0, max_value=9))
+    def activate_a_ready_draft(self, n: int) -> None:
+        targets = self._targets(QuoteState.DRAFT)
+        self._activate(*targets[n % len(targets)])
+
+    def _activate(self, which: int, quote_id: UUID) -> None:
+        opportunity = self.opportunities[which]
+        quote = self._attempt(opportunity, lambda: opportunity.activate_quote(quote_id, at=self._now()))
+        if quote is not None:
+            assert quote.line_count >= 1
+            assert quote.total_amount >= 0
+
+    @rule(which=deal, index=pick, reason=quote_close_reason)
     def close_quote(self, which: int, index: int, reason: QuoteStatus) -> None:
         opportunity = self.opportunities[which]
-        quote_id = self._quote_id(opportunity, index)
+        quote_id = self._quote_id(opportunity, index, QuoteState.ACTIVE)
         self._attempt(
             opportunity,
             lambda: opportunity.close_quote(quote_id, reason, on=TODAY, description=None, at=self._now()),
@@ -168,27 +207,37 @@ class DealMachine(RuleBasedStateMachine):
     @rule(which=deal, index=pick)
     def delete_quote(self, which: int, index: int) -> None:
         opportunity = self.opportunities[which]
-        quote_id = self._quote_id(opportunity, index)
-        self._attempt(opportunity, lambda: opportunity.delete_quote(quote_id, at=self._now()))
+        quote_id = self._quote_id(opportunity, index, QuoteState.DRAFT)
+        deleted = self._attempt(opportunity, lambda: opportunity.delete_quote(quote_id, at=self._now()))
+        if deleted is not None:
+            assert deleted not in opportunity.quotes
 
     @rule(which=deal, index=pick)
     def revise_quote(self, which: int, index: int) -> None:
+        self._revise(which, self._quote_id(self.opportunities[which], index, QuoteState.ACTIVE))
+
+    @precondition(lambda self: self._targets(QuoteState.ACTIVE))
+    @rule(n=st.integers(min_value=0, max_value=9))
+    def revise_an_active_quote(self, n: int) -> None:
+        targets = self._targets(QuoteState.ACTIVE)
+        self._revise(*targets[n % len(targets)])
+
+    def _revise(self, which: int, quote_id: UUID) -> None:
         opportunity = self.opportunities[which]
-        quote_id = self._quote_id(opportunity, index)
         new = self._attempt(
             opportunity,
             lambda: opportunity.revise_quote(quote_id, new_quote_id=self._new_id(), today=TODAY, at=self._now()),
         )
         if new is not None:
             old = opportunity.quote(quote_id)
-            assert (new.number, new.revision, new.total_amount) == (old.number, old.revision + 1, old.total_amount)
+            assert (new.number, new.revision, new.lines) == (old.number, old.revision + 1, old.lines)
             assert (old.state, old.status_reason) == (QuoteState.CLOSED, QuoteStatus.REVISED)
 
     @rule(which=deal, index=pick)
     def copy_quote(self, which: int, index: int) -> None:
         opportunity = self.opportunities[which]
         quote_id = self._quote_id(opportunity, index)
-        number = f"Q-{next(self._numbers):05d}"
+        number = self._next_number()
         new = self._attempt(
             opportunity,
             lambda: opportunity.copy_quote(quote_id, new_quote_id=self._new_id(), number=number, at=self._now()),
@@ -197,16 +246,24 @@ class DealMachine(RuleBasedStateMachine):
             assert (new.number, new.revision, new.state) == (number, 0, QuoteState.DRAFT)
             assert new.lines == opportunity.quote(quote_id).lines
 
-    @rule(which=deal, index=pick, close_opportunity=st.booleans(), close_date=st.sampled_from(CLOSE_DATES))
-    def win_quote(self, which: int, index: int, close_opportunity: bool, close_date: date) -> None:
+    @rule(which=deal, index=pick, close_opportunity=st.booleans(), on=close_date)
+    def win_quote(self, which: int, index: int, close_opportunity: bool, on: date) -> None:
+        self._win(which, self._quote_id(self.opportunities[which], index, QuoteState.ACTIVE), close_opportunity, on)
+
+    @precondition(lambda self: self._targets(QuoteState.ACTIVE))
+    @rule(n=st.integers(min_value=0, max_value=9), close_opportunity=st.booleans(), on=close_date)
+    def win_an_active_quote(self, n: int, close_opportunity: bool, on: date) -> None:
+        targets = self._targets(QuoteState.ACTIVE)
+        self._win(*targets[n % len(targets)], close_opportunity, on)
+
+    def _win(self, which: int, quote_id: UUID, close_opportunity: bool, on: date) -> None:
         opportunity = self.opportunities[which]
-        quote_id = self._quote_id(opportunity, index)
         result = self._attempt(
             opportunity,
             lambda: opportunity.win_quote(
                 quote_id,
                 contract_id=self._new_id(),
-                close_date=close_date,
+                close_date=on,
                 description=None,
                 competitor_id=None,
                 close_opportunity=close_opportunity,
@@ -218,38 +275,45 @@ class DealMachine(RuleBasedStateMachine):
         )
         if result is None:
             return
+        assert (result.quote.state, result.quote.status_reason) == (QuoteState.WON, QuoteStatus.WON)
         assert result.contract.total_amount == result.quote.total_amount
         assert [(ln.description, ln.quantity, ln.unit_price) for ln in result.contract.lines] == [
             (ln.description, ln.quantity, ln.unit_price) for ln in result.quote.loaded_lines()
         ]
-        assert all(q.state is not QuoteState.DRAFT for q in opportunity.quotes)
+        assert not any(q.is_open for q in opportunity.quotes), "winning leaves no other quote active or draft"
         assert (result.close is not None) is close_opportunity
         assert opportunity.is_open is not close_opportunity
         if result.close is not None:
+            assert opportunity.actual_revenue == result.quote.total_amount
             self.close_records[opportunity.id].append(result.close)
 
-    # ------------------------------------------------------------------------------------------------ deal actions
+    # ---------------------------------------- deal actions
     @rule(
         which=deal,
         outcome=st.sampled_from(Outcome),
-        status_reason=st.none() | st.sampled_from(OpportunityStatus),
-        close_quotes=st.sampled_from([None, QuoteStatus.LOST, QuoteStatus.CANCELED]),
-        close_date=st.sampled_from(CLOSE_DATES),
-        actual_revenue=st.sampled_from([None, Decimal("0.00"), Decimal("1234.56")]),
+        reason_choice=st.integers(min_value=0, max_value=5),
+        close_quotes=st.sampled_from([None, None, QuoteStatus.LOST, QuoteStatus.CANCELED]),
+        on=close_date,
+        actual_revenue=st.sampled_from([None, None, Decimal("0.00"), Decimal("1234.56")]),
     )
     def close(
         self,
         which: int,
         outcome: Outcome,
-        status_reason: OpportunityStatus | None,
+        reason_choice: int,
         close_quotes: QuoteStatus | None,
-        close_date: date,
+        on: date,
         actual_revenue: Decimal | None,
     ) -> None:
         opportunity = self.opportunities[which]
+        fitting: list[OpportunityStatus | None] = sorted(CLOSE_STATUSES[outcome])
+        if outcome is Outcome.WON:
+            fitting.append(None)
+        any_reason: list[OpportunityStatus | None] = [None, *OpportunityStatus]
+        status_reason = fitting[reason_choice % len(fitting)] if reason_choice < 4 else any_reason[reason_choice]
         details = CloseDetails(
             outcome=outcome,
-            close_date=close_date,
+            close_date=on,
             status_reason=status_reason,
             actual_revenue=actual_revenue,
             close_quotes=close_quotes,
@@ -275,7 +339,7 @@ class DealMachine(RuleBasedStateMachine):
             won = opportunity.won_quote
             assert opportunity.actual_revenue == (won.total_amount if won else opportunity.estimated_revenue)
 
-    @rule(which=deal, reason=st.sampled_from([QuoteStatus.LOST, QuoteStatus.CANCELED, QuoteStatus.REVISED]))
+    @rule(which=deal, reason=quote_close_reason)
     def close_all_quotes(self, which: int, reason: QuoteStatus) -> None:
         opportunity = self.opportunities[which]
         closed = self._attempt(
@@ -285,19 +349,31 @@ class DealMachine(RuleBasedStateMachine):
         )
         if closed is not None:
             assert not any(q.is_open for q in opportunity.quotes)
+            assert all(c.status_reason is reason for c in closed)
 
     @rule(
         which=deal,
-        status_reason=st.sampled_from([None, OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD, OpportunityStatus.WON]),
+        status_reason=st.sampled_from(
+            [None, None, OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD, OpportunityStatus.WON]
+        ),
     )
     def reopen(self, which: int, status_reason: OpportunityStatus | None) -> None:
+        self._reopen(which, status_reason)
+
+    @precondition(lambda self: not all(o.is_open for o in self.opportunities))
+    @rule(n=deal, status_reason=st.sampled_from([None, OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD]))
+    def reopen_a_closed_deal(self, n: int, status_reason: OpportunityStatus | None) -> None:
+        closed = [which for which, o in enumerate(self.opportunities) if not o.is_open]
+        self._reopen(closed[n % len(closed)], status_reason)
+
+    def _reopen(self, which: int, status_reason: OpportunityStatus | None) -> None:
         opportunity = self.opportunities[which]
         won_quote = opportunity.won_quote
         self._attempt(
             opportunity,
             lambda: opportunity.reopen(status_reason=status_reason, reason="again", by=self.user_id, at=self._now()),
         )
-        assert opportunity.won_quote is won_quote  # a won quote stays won
+        assert opportunity.won_quote is won_quote, "a won quote stays won"
 
     @rule(which=deal)
     def put_on_hold(self, which: int) -> None:
@@ -315,9 +391,9 @@ class DealMachine(RuleBasedStateMachine):
         opportunity = self.opportunities[which]
         record = opportunity.standing_close
         if record is not None:
-            record.correct(changes={"description": "corrected"}, at=self._now())
+            record.correct(changes={"description": f"corrected at {self._now()}"}, at=self._now())
 
-    # ------------------------------------------------------------------------------------------------ invariants
+    # ---------------------------------------- invariants
     @invariant()
     def no_closed_deal_has_an_active_quote(self) -> None:  # I1
         for opportunity in self.opportunities:
@@ -350,6 +426,7 @@ class DealMachine(RuleBasedStateMachine):
                 assert opportunity.state is not OpportunityState.LOST
                 assert opportunity.won_quote_id == won[0].id
                 assert opportunity.contract_id is not None
+                assert not opportunity.active_quotes(), "no other quote is activated once one is won"
             else:
                 assert opportunity.won_quote_id is None
 

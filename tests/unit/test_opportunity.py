@@ -14,7 +14,7 @@ from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.states import OpportunityState, OpportunityStatus
 
 if TYPE_CHECKING:
-    from conftest import Deals
+    from tests.unit.conftest import Deals
 
 
 def _fields(error: ValidationFailed) -> list[str]:

@@ -16,14 +16,14 @@ from dealdesk.domain.quote import Quote, QuoteLine
 from dealdesk.domain.states import ContractState, OpportunityState, OpportunityStatus, QuoteState, QuoteStatus
 
 if TYPE_CHECKING:
-    from conftest import Deals
+    from tests.unit.conftest import Deals
 
 
 def _fields(error: ValidationFailed) -> list[str]:
     return [e.field for e in error.errors]
 
 
-# ---------------------------------------------------------------------------------------------------- lines and totals
+# ---------------------------------------- lines and totals
 @pytest.mark.parametrize(
     ("quantity", "unit_price", "amount"),
     [
@@ -61,7 +61,9 @@ def test_a_new_quote_is_a_draft_whose_total_is_the_sum_of_its_line_amounts(deals
 def test_a_discount_line_reduces_the_total(deals: Deals) -> None:
     opportunity = deals.opportunity()
 
-    quote = deals.draft(opportunity, lines=[deals.line("Build", "10", "100.00"), deals.line("Discount", "1", "-150.00")])
+    quote = deals.draft(
+        opportunity, lines=[deals.line("Build", "10", "100.00"), deals.line("Discount", "1", "-150.00")]
+    )
 
     assert quote.total_amount == Decimal("850.00")
 
@@ -135,7 +137,7 @@ def test_a_quote_name_must_be_1_to_300_characters(deals: Deals, name: str) -> No
     assert opportunity.quotes == []
 
 
-# ---------------------------------------------------------------------------------------------------- activation
+# ---------------------------------------- activation
 def test_activating_a_draft_makes_it_active_and_open(deals: Deals) -> None:
     opportunity = deals.opportunity()
     quote = deals.draft(opportunity)
@@ -230,7 +232,7 @@ def test_an_unknown_quote_is_not_found(deals: Deals) -> None:
     assert refused.value.code == "not_found"
 
 
-# ---------------------------------------------------------------------------------------------------- editing
+# ---------------------------------------- editing
 def test_editing_a_draft_changes_its_name_lines_total_and_validity(deals: Deals) -> None:
     opportunity = deals.opportunity()
     quote = deals.draft(opportunity)
@@ -288,7 +290,7 @@ def test_a_refused_edit_leaves_the_quote_unchanged(deals: Deals) -> None:
     assert deals.snapshot(opportunity) == before
 
 
-# ---------------------------------------------------------------------------------------------------- closing and deleting
+# ---------------------------------------- closing and deleting
 @pytest.mark.parametrize("state", ["draft", "active"])
 @pytest.mark.parametrize("reason", [QuoteStatus.LOST, QuoteStatus.CANCELED])
 def test_a_draft_or_active_quote_closes_as_lost_or_canceled(deals: Deals, state: str, reason: QuoteStatus) -> None:
@@ -354,7 +356,7 @@ def test_deleting_a_draft_removes_it_with_its_lines(deals: Deals) -> None:
     assert refused.value.code == "not_found"
 
 
-# ---------------------------------------------------------------------------------------------------- revise and copy
+# ---------------------------------------- revise and copy
 def test_revising_keeps_the_number_with_the_next_revision_and_closes_the_old_as_revised(deals: Deals) -> None:
     opportunity = deals.opportunity()
     lines = [deals.line("Build", "3", "333.33"), deals.line("Discount", "1", "-99.99")]
@@ -424,7 +426,7 @@ def test_quotes_of_a_closed_deal_cannot_be_created_revised_or_copied(deals: Deal
     assert deals.snapshot(opportunity) == before
 
 
-# ---------------------------------------------------------------------------------------------------- winning
+# ---------------------------------------- winning
 def test_winning_a_quote_closes_its_siblings_as_lost_and_starts_a_draft_contract(deals: Deals) -> None:
     opportunity = deals.opportunity()
     lines = [deals.line("Design", "1.5", "0.03"), deals.line("Build", "2", "1000.00")]
@@ -517,7 +519,7 @@ def test_only_an_active_quote_can_be_won(deals: Deals, state: str) -> None:
     assert deals.snapshot(opportunity) == before
 
 
-# ---------------------------------------------------------------------------------------------------- versions
+# ---------------------------------------- versions
 QuoteChange = Callable[["Deals", Opportunity, Quote], object]
 
 QUOTE_CHANGES: dict[str, tuple[str, QuoteChange]] = {

@@ -23,9 +23,9 @@ from dealdesk.domain.states import (
 from dealdesk.domain.transitions import OPPORTUNITY_TRANSITIONS, QUOTE_TRANSITIONS, Action
 
 if TYPE_CHECKING:
-    from conftest import Deals
+    from tests.unit.conftest import Deals
 
-# ---------------------------------------------------------------------------------------------------- SPEC §3, as data
+# ---------------------------------------- SPEC §3, as data
 DELETED = None
 
 SPEC_QUOTE_TABLE: dict[tuple[Action, QuoteState], QuoteState | None] = {
@@ -83,7 +83,7 @@ OPPORTUNITY_ACTIONS_REFUSED_AS_NOT_OPEN = frozenset({Action.EDIT, Action.ADD_QUO
 """SPEC §3 (quotes cannot be created), §4 (close all quotes) and §7 (PATCH open only) name `opportunity_not_open`."""
 
 
-# ---------------------------------------------------------------------------------------------------- the table itself
+# ---------------------------------------- the table itself
 def test_every_action_is_either_a_quote_action_or_an_opportunity_action() -> None:
     assert sorted(QUOTE_ACTIONS + OPPORTUNITY_ACTIONS) == sorted(Action)
     assert not set(QUOTE_ACTIONS) & set(OPPORTUNITY_ACTIONS)
@@ -111,7 +111,7 @@ def test_a_quote_allows_exactly_the_pairs_of_the_table(deals: Deals, action: Act
         assert refused.value.code == "invalid_transition"
 
 
-# ---------------------------------------------------------------------------------------------------- quote actions
+# ---------------------------------------- quote actions
 def _quote_in(deals: Deals, opportunity_state: OpportunityState, quote_state: QuoteState) -> tuple[Opportunity, Quote]:
     """An opportunity in `opportunity_state` holding a quote in `quote_state`, reached by real actions."""
     opportunity = deals.opportunity()
@@ -208,7 +208,7 @@ def test_a_quote_action_succeeds_only_where_the_table_allows_it(
     assert opportunity.version > before["version"]
 
 
-# ---------------------------------------------------------------------------------------------------- opportunity actions
+# ---------------------------------------- opportunity actions
 def _opportunity_in(deals: Deals, state: OpportunityState) -> Opportunity:
     opportunity = deals.opportunity()
     if state is OpportunityState.WON:
@@ -279,7 +279,7 @@ def test_putting_on_hold_and_resuming_switch_the_open_reason(deals: Deals) -> No
     assert (opportunity.state, opportunity.status_reason) == (OpportunityState.OPEN, OpportunityStatus.IN_PROGRESS)
 
 
-# ---------------------------------------------------------------------------------------------------- Dataverse numbers
+# ---------------------------------------- Dataverse numbers
 @pytest.mark.parametrize(
     ("enum", "numbers"),
     [
@@ -316,14 +316,16 @@ def test_dataverse_active_in_progress_is_read_as_open() -> None:
 
 
 def test_each_state_takes_the_reasons_the_spec_gives_it() -> None:
-    assert OPPORTUNITY_STATUSES == {
+    spec_opportunity_reasons = {
         OpportunityState.OPEN: {OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD},
         OpportunityState.WON: {OpportunityStatus.WON},
         OpportunityState.LOST: {OpportunityStatus.CANCELED, OpportunityStatus.OUT_SOLD},
     }
-    assert QUOTE_STATUSES == {
+    spec_quote_reasons = {
         QuoteState.DRAFT: {QuoteStatus.IN_PROGRESS},
         QuoteState.ACTIVE: {QuoteStatus.OPEN},
         QuoteState.WON: {QuoteStatus.WON},
         QuoteState.CLOSED: {QuoteStatus.LOST, QuoteStatus.CANCELED, QuoteStatus.REVISED},
     }
+    assert dict(OPPORTUNITY_STATUSES) == spec_opportunity_reasons
+    assert dict(QUOTE_STATUSES) == spec_quote_reasons

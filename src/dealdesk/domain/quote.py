@@ -204,8 +204,11 @@ class Quote:
         at: datetime,
     ) -> None:
         self.require(Action.EDIT_QUOTE)
-        if name is not None:
-            self.name = check_quote_name(name)
+        # Everything is checked before anything changes: a refused edit leaves the quote as it was.
+        new_name = check_quote_name(name) if name is not None else self.name
+        if lines is not None:
+            check_lines(lines)
+        self.name = new_name
         if lines is not None:
             self._set_lines(lines)
         if set_valid_until:

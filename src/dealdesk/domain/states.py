@@ -11,13 +11,17 @@ class DataverseEnum(StrEnum):
 
     @property
     def dataverse(self) -> int:
-        return DATAVERSE_NUMBERS[self]
+        # Keyed by class first: members of different string enums with the same text compare (and hash) equal.
+        return DATAVERSE_NUMBERS[type(self)][self.value]
 
     @classmethod
     def from_dataverse(cls, number: int) -> Self:
         for member in cls:
             if member.dataverse == number:
                 return member
+        alias = DATAVERSE_ALIASES.get((cls, number))
+        if alias is not None:
+            return cls(alias)
         raise ValueError(f"{number} is not a {cls.__name__} number")
 
 
@@ -51,27 +55,14 @@ class QuoteStatus(DataverseEnum):
     REVISED = "revised"
 
 
-DATAVERSE_NUMBERS: dict[DataverseEnum, int] = {
-    OpportunityState.OPEN: 0,
-    OpportunityState.WON: 1,
-    OpportunityState.LOST: 2,
-    OpportunityStatus.IN_PROGRESS: 1,
-    OpportunityStatus.ON_HOLD: 2,
-    OpportunityStatus.WON: 3,
-    OpportunityStatus.CANCELED: 4,
-    OpportunityStatus.OUT_SOLD: 5,
-    QuoteState.DRAFT: 0,
-    QuoteState.ACTIVE: 1,
-    QuoteState.WON: 2,
-    QuoteState.CLOSED: 3,
-    QuoteStatus.IN_PROGRESS: 1,
-    QuoteStatus.OPEN: 3,
-    QuoteStatus.WON: 4,
-    QuoteStatus.LOST: 5,
-    QuoteStatus.CANCELED: 6,
-    QuoteStatus.REVISED: 7,
+DATAVERSE_NUMBERS: dict[type[DataverseEnum], dict[str, int]] = {
+    OpportunityState: {"open": 0, "won": 1, "lost": 2},
+    OpportunityStatus: {"in_progress": 1, "on_hold": 2, "won": 3, "canceled": 4, "out_sold": 5},
+    QuoteState: {"draft": 0, "active": 1, "won": 2, "closed": 3},
+    QuoteStatus: {"in_progress": 1, "open": 3, "won": 4, "lost": 5, "canceled": 6, "revised": 7},
 }
-"""SPEC §3. Dataverse's active/in_progress (2) is read as open (3) by the compatibility layer."""
+DATAVERSE_ALIASES: dict[tuple[type[DataverseEnum], int], str] = {(QuoteStatus, 2): "open"}
+"""SPEC §3, per enum. Dataverse's active quote reason in_progress (2) is read as open (3)."""
 
 
 class Outcome(StrEnum):

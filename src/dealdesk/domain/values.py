@@ -20,8 +20,8 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def round_cents(value: Decimal) -> Decimal:
-    """Money is kept in cents; halves round away from zero, as invoices do."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Money is kept in cents; halves round away from zero, as invoices do. Minus zero is plain zero."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP) + ZERO
 
 
 def parse_decimal_text(text: str, *, field: str) -> Decimal:
