@@ -8,12 +8,16 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from dealdesk.db import tables
+from dealdesk.db.uow import SqlUnitOfWork, SystemClock
+from dealdesk.domain.states import Role
+from dealdesk.services import auth
 
 Json = dict[str, Any]
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
@@ -38,7 +42,7 @@ class Desk:
     def yesterday(self) -> date:
         return self.today - timedelta(days=1)
 
-    def expect(self, response: httpx.Response, status: int) -> Json:
+    def expect(self, response: httpx2.Response, status: int) -> Json:
         assert response.status_code == status, response.text
         return response.json() if response.content else {}
 
@@ -128,7 +132,7 @@ def is_timestamp_with_offset(value: Any) -> bool:
     return isinstance(value, str) and "T" in value and datetime.fromisoformat(value).utcoffset() is not None
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> Json:
+def assert_problem(response: httpx2.Response, status: int, code: str) -> Json:
     """An RFC 9457 problem document with dealdesk's stable code."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -140,7 +144,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> Json:
     return body
 
 
-def assert_invalid(response: httpx.Response, *fields: str) -> Json:
+def assert_invalid(response: httpx2.Response, *fields: str) -> Json:
     """422 validation_error naming each of `fields` in `errors`."""
     body = assert_problem(response, 422, "validation_error")
     assert isinstance(body["errors"], list) and body["errors"], body
@@ -150,6 +154,13 @@ def assert_invalid(response: httpx.Response, *fields: str) -> Json:
     named = {error["field"] for error in body["errors"]}
     assert set(fields) <= named, body["errors"]
     return body
+
+
+# ---------------------------------------------------------------------------------------------- other users
+def bearer_for_new_user(engine: Engine, zone: ZoneInfo, role: Role) -> dict[str, str]:
+    """Authorization headers of a new user with `role`, to send on single requests."""
+    token = auth.add_user(SqlUnitOfWork(engine, SystemClock(zone)), f"{role.value}-user", role, password=None).token
+    return {"Authorization": f"Bearer {token}"}
 
 
 # ---------------------------------------------------------------------------------------------- the database

@@ -26,7 +26,9 @@ def test_bulk_close_reports_every_id_in_the_order_given_with_counts(api: TestCli
     blocked = desk.opportunity("Blocked", account=account)
     active = desk.active_quote(blocked)
     last = desk.opportunity("Last", account=account)
-    ids = [last["id"], blocked["id"], UNKNOWN_ID, first["id"]]
+    already = desk.opportunity("Already won", account=account)
+    desk.close(already["id"], "won")
+    ids = [last["id"], blocked["id"], UNKNOWN_ID, first["id"], already["id"]]
 
     response = api.post(BULK, json=bulk_body(desk, ids))
 
@@ -34,8 +36,8 @@ def test_bulk_close_reports_every_id_in_the_order_given_with_counts(api: TestCli
     answer = response.json()
     assert set(answer) == {"results", "closed", "failed"}
     assert [row["id"] for row in answer["results"]] == ids
-    assert [row["ok"] for row in answer["results"]] == [True, False, False, True]
-    assert answer["closed"] == 2 and answer["failed"] == 2
+    assert [row["ok"] for row in answer["results"]] == [True, False, False, True, False]
+    assert answer["closed"] == 2 and answer["failed"] == 3
     assert isinstance(answer["closed"], int) and isinstance(answer["failed"], int)
     refused = answer["results"][1]
     assert set(refused) <= {"id", "ok", "error"}
@@ -43,11 +45,13 @@ def test_bulk_close_reports_every_id_in_the_order_given_with_counts(api: TestCli
     assert refused["error"]["code"] == "active_quotes_block_close"
     assert isinstance(refused["error"]["detail"], str) and refused["error"]["detail"]
     assert answer["results"][2]["error"]["code"] == "not_found"
+    assert answer["results"][4]["error"]["code"] == "invalid_transition"
     assert all(row.get("error") is None for row in answer["results"] if row["ok"])
     assert desk.get_opportunity(first["id"])["state"] == "lost"
     assert desk.get_opportunity(last["id"])["state"] == "lost"
     assert desk.get_opportunity(blocked["id"])["state"] == "open"
     assert desk.get_quote(active["id"])["state"] == "active"
+    assert len(desk.closes(already["id"])) == 1
 
 
 def test_each_opportunity_takes_its_own_default_revenue(api: TestClient, desk: Desk) -> None:
@@ -85,17 +89,6 @@ def test_a_row_refused_by_a_rule_changes_nothing_of_that_opportunity(api: TestCl
     assert answer["results"][0]["error"]["code"] == "won_quote_requires_won_close"
     assert desk.get_opportunity(with_win["id"])["state"] == "open"
     assert desk.closes(with_win["id"]) == []
-
-
-def test_an_already_closed_opportunity_is_reported_as_failed(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-    desk.close(opportunity["id"], "won")
-
-    answer = api.post(BULK, json=bulk_body(desk, [opportunity["id"]])).json()
-
-    assert answer["results"][0]["ok"] is False
-    assert answer["results"][0]["error"]["code"] == "invalid_transition"
-    assert len(desk.closes(opportunity["id"])) == 1
 
 
 def test_duplicate_ids_are_a_validation_error_and_nothing_closes(api: TestClient, desk: Desk, engine: Engine) -> None:

@@ -91,11 +91,9 @@ def test_closing_as_won_answers_the_opportunity_the_close_record_and_no_closed_q
     assert desk.get_opportunity(opportunity["id"]) == closed
 
 
-@pytest.mark.parametrize("status_reason", ["canceled", "out_sold"])
-def test_closing_as_lost_takes_the_status_reason_and_zero_revenue_by_default(
-    api: TestClient, desk: Desk, status_reason: str
-) -> None:
-    opportunity = desk.opportunity()
+def test_closing_as_lost_takes_the_status_reason_zero_revenue_and_the_currency(api: TestClient, desk: Desk) -> None:
+    status_reason = "out_sold"
+    opportunity = desk.opportunity(currency="EUR")
 
     response = api.post(
         f"/api/opportunities/{opportunity['id']}/close", json=close_body(desk, "lost", status_reason=status_reason)
@@ -106,22 +104,7 @@ def test_closing_as_lost_takes_the_status_reason_and_zero_revenue_by_default(
     assert (answer["opportunity"]["state"], answer["opportunity"]["status_reason"]) == ("lost", status_reason)
     assert answer["opportunity"]["actual_revenue"] == "0.00"
     assert answer["close"]["actual_revenue"] == "0.00" and answer["close"]["status_reason"] == status_reason
-
-
-def test_the_actual_revenue_given_is_kept_exactly(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-
-    response = api.post(f"/api/opportunities/{opportunity['id']}/close", json=close_body(desk, actual_revenue=1250.5))
-
-    assert response.status_code == 200
-    assert response.json()["opportunity"]["actual_revenue"] == "1250.50"
-    assert response.json()["close"]["actual_revenue"] == "1250.50"
-
-
-def test_the_close_record_keeps_the_currency_of_the_opportunity(desk: Desk) -> None:
-    opportunity = desk.opportunity(currency="EUR")
-
-    assert desk.close(opportunity["id"])["close"]["currency"] == "EUR"
+    assert answer["close"]["currency"] == answer["opportunity"]["currency"] == "EUR"
 
 
 def test_a_won_opportunity_cannot_be_closed_again(api: TestClient, desk: Desk, engine: Engine) -> None:
@@ -240,15 +223,6 @@ def test_the_close_preview_shows_blocking_quotes_drafts_and_the_etag(api: TestCl
     assert preview["etag"] == api.get(f"/api/opportunities/{opportunity['id']}").headers["etag"]
 
 
-def test_the_close_preview_of_an_opportunity_without_active_quotes_can_close(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-
-    preview = api.get(f"/api/opportunities/{opportunity['id']}/close-preview").json()
-
-    assert preview["can_close"] is True
-    assert preview["blocking_quotes"] == [] and preview["draft_quotes"] == []
-
-
 def test_the_close_preview_names_the_won_quote(api: TestClient, desk: Desk) -> None:
     opportunity = desk.opportunity()
     quote = desk.active_quote(opportunity)
@@ -310,17 +284,6 @@ def test_close_quotes_on_a_closed_opportunity_is_refused_as_not_open(
 
 
 # ---------------------------------------------------------------------------------------------- won quotes
-def test_an_opportunity_with_a_won_quote_cannot_be_closed_as_lost(api: TestClient, desk: Desk, engine: Engine) -> None:
-    opportunity = desk.opportunity()
-    desk.win(desk.active_quote(opportunity))
-    before = snapshot(engine)
-
-    response = api.post(f"/api/opportunities/{opportunity['id']}/close", json=close_body(desk, "lost"))
-
-    assert_problem(response, 409, "won_quote_requires_won_close")
-    assert snapshot(engine) == before
-
-
 def test_a_won_close_after_a_win_defaults_to_the_won_quote_total(api: TestClient, desk: Desk) -> None:
     opportunity = desk.opportunity(estimated_revenue="5000.00")
     quote = desk.active_quote(opportunity)
@@ -459,17 +422,9 @@ def test_the_standing_close_record_can_be_corrected(api: TestClient, desk: Desk)
         k: v for k, v in record.items() if k not in correctable
     }
     assert desk.closes(opportunity["id"]) == [corrected]
-
-
-def test_a_correction_is_audited(api: TestClient, desk: Desk) -> None:
-    opportunity = desk.opportunity()
-    record = desk.close(opportunity["id"], "won")["close"]
-
-    api.patch(f"/api/closes/{record['id']}", json={"description": "Signed in person"})
-
-    latest = desk.audit(record["id"])[0]
-    assert latest["action"] == "correct"
-    assert latest["after"] == {"description": "Signed in person"}
+    audited = desk.audit(record["id"])[0]
+    assert audited["action"] == "correct"
+    assert audited["after"]["description"] == "Lost to a cheaper offer"
 
 
 def test_the_competitor_of_a_close_record_can_be_cleared(api: TestClient, desk: Desk) -> None:

@@ -224,12 +224,6 @@ def test_a_draft_or_active_quote_can_be_closed_as_lost_or_canceled(
     assert closed["close_description"] == "Too slow"
 
 
-def test_closing_a_quote_without_a_date_closes_it_today(desk: Desk) -> None:
-    closed = desk.close_quote(desk.quote(desk.opportunity()))
-
-    assert is_date(closed["closed_on"]) and closed["closed_on"] == desk.today.isoformat()
-
-
 @pytest.mark.parametrize("state", ["closed", "won"])
 def test_a_closed_or_won_quote_cannot_be_closed_again(api: TestClient, desk: Desk, state: str) -> None:
     quote = desk.active_quote(desk.opportunity())
@@ -343,8 +337,8 @@ def test_a_draft_of_a_closed_opportunity_cannot_be_edited(
     assert desk.get_quote(draft["id"])["name"] == draft["name"]
 
 
-def test_a_draft_of_a_closed_opportunity_can_still_be_closed(
-    api: TestClient, closed_with_a_draft: tuple[Json, Json]
+def test_a_draft_of_a_closed_opportunity_can_still_be_closed_and_closes_today_by_default(
+    api: TestClient, desk: Desk, closed_with_a_draft: tuple[Json, Json]
 ) -> None:
     _, draft = closed_with_a_draft
 
@@ -352,6 +346,7 @@ def test_a_draft_of_a_closed_opportunity_can_still_be_closed(
 
     assert response.status_code == 200
     assert (response.json()["state"], response.json()["status_reason"]) == ("closed", "canceled")
+    assert is_date(response.json()["closed_on"]) and response.json()["closed_on"] == desk.today.isoformat()
 
 
 def test_a_draft_of_a_closed_opportunity_can_still_be_deleted(

@@ -16,7 +16,8 @@ from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
 from dealdesk.services import auth, reads
 from dealdesk.web import problems, ui
-from dealdesk.web.api import catalogue, closing, opportunities, quotes, records, reports
+from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quotes, records, reports
+from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
 from dealdesk.web.session import SignInRequired
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports.router,
     ):
         app.include_router(router, prefix="/api")
+    app.include_router(dataverse.router, prefix="/api")
     app.include_router(ui.router)
     app.mount("/static", ui.static_files(), name="static")
 
@@ -63,7 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def authenticate(token: str) -> Actor:
         return auth.actor_for_token(uow_factory(), token)
 
-    problems.install(app, path_exists)
+    def may_attempt(request: Request) -> None:
+        require_may_attempt_route(request, uow_factory())
+
+    problems.install(app, path_exists, may_attempt)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in_first(request: Request, error: SignInRequired) -> Response:

@@ -84,11 +84,12 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def install(app: FastAPI, path_exists: Any) -> None:
+def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
     """Register the handlers. `path_exists(name, id)` tells whether a record named in the path exists, so an
     unknown id is 404 even when the body is also wrong (SPEC §7: 404 is checked before 422)."""
 
     def missing_path_record(request: Request) -> JSONResponse | None:
+        """404 and then 403 go before an input fault: a missing record, or a change this user may not make."""
         for name, raw in request.path_params.items():
             try:
                 found = path_exists(name, UUID(str(raw)))
@@ -96,6 +97,10 @@ def install(app: FastAPI, path_exists: Any) -> None:
                 found = False
             if not found:
                 return problem(404, "not_found", "Not found", f"No record for {name} {raw}")
+        try:
+            may_attempt(request)
+        except DomainError as refusal:
+            return domain_problem(refusal)
         return None
 
     @app.exception_handler(DomainError)
