@@ -435,6 +435,30 @@ def test_a_close_sets_the_outcome_writes_one_standing_record_and_bumps_the_versi
     assert (record.opportunity_id, record.reopened_at, record.reopened_by) == (opportunity.id, None, None)
 
 
+def test_a_close_record_keeps_the_deals_creation_date_for_days_to_close(deals: Deals) -> None:
+    opportunity = deals.opportunity()
+
+    record = deals.close_won(opportunity).close
+
+    assert record.opportunity_created_on == opportunity.created_at.date()
+
+
+def test_the_creation_date_may_be_given_as_the_business_time_zone_sees_it(deals: Deals) -> None:
+    opportunity = deals.opportunity()
+    business_day = opportunity.created_at.date() - timedelta(days=1)
+
+    record = opportunity.close(
+        CloseDetails(outcome=Outcome.LOST, close_date=deals.today, status_reason=OpportunityStatus.CANCELED),
+        close_id=deals.new_id(),
+        by=deals.user_id,
+        today=deals.today,
+        at=deals.now(),
+        created_on=business_day,
+    ).close
+
+    assert record.opportunity_created_on == business_day
+
+
 def test_a_lost_close_record_names_no_won_quote(deals: Deals) -> None:
     opportunity = deals.opportunity()
 

@@ -121,6 +121,15 @@ class DealMachine(RuleBasedStateMachine):
             and (state is not QuoteState.DRAFT or (quote.line_count > 0 and quote.total_amount >= 0))
         ]
 
+    def _drafts_of_open_deals(self) -> list[tuple[int, UUID]]:
+        return [
+            (which, quote.id)
+            for which, opportunity in enumerate(self.opportunities)
+            if opportunity.is_open
+            for quote in opportunity.quotes
+            if quote.state is QuoteState.DRAFT
+        ]
+
     def _snapshot(self, opportunity: Opportunity) -> list[str]:
         """Everything the aggregate holds, field by field (dataclass reprs are complete and far cheaper to take than
         deep copies), and every close record it ever wrote. Audit facts are only ever appended, so their count
@@ -169,12 +178,14 @@ class DealMachine(RuleBasedStateMachine):
         quote_id = self._quote_id(opportunity, index, QuoteState.DRAFT)
         self._attempt(opportunity, lambda: opportunity.edit_quote(quote_id, name=name, lines=lines, at=self._now()))
 
-    @rule(which=deal, index=pick, kind=st.sampled_from(["one line", "total out of range"]))
-    def rename_and_reprice_quote(self, which: int, index: int, kind: str) -> None:
+    @precondition(lambda self: self._drafts_of_open_deals())
+    @rule(n=st.integers(min_value=0, max_value=9), kind=st.sampled_from(["one line", "total out of range"]))
+    def rename_and_reprice_a_draft(self, n: int, kind: str) -> None:
         """A valid name with lines that may be refused: the edit must apply whole or not at all."""
+        drafts = self._drafts_of_open_deals()
+        which, quote_id = drafts[n % len(drafts)]
         opportunity = self.opportunities[which]
         lines = self._lines(kind)
-        quote_id = self._quote_id(opportunity, index, QuoteState.DRAFT)
         name = f"Renamed {self._next_number()}"
         self._attempt(opportunity, lambda: opportunity.edit_quote(quote_id, name=name, lines=lines, at=self._now()))
 

@@ -148,3 +148,38 @@ def test_a_closed_deal_cannot_be_edited(deals: Deals, close: str) -> None:
 
     assert refused.value.code == "opportunity_not_open"
     assert deals.snapshot(opportunity) == before
+
+
+def test_every_faulty_field_of_an_edit_is_reported_together(deals: Deals) -> None:
+    opportunity = deals.opportunity()
+    before = deals.snapshot(opportunity)
+
+    with pytest.raises(ValidationFailed) as refused:
+        opportunity.edit(
+            {"name": "", "estimated_revenue": Decimal("-1"), "currency": "usd", "state": "won"}, at=deals.now()
+        )
+
+    assert _fields(refused.value) == ["name", "estimated_revenue", "currency", "state"]
+    assert deals.snapshot(opportunity) == before
+
+
+@pytest.mark.parametrize("currency", ["usd", "US", "EURO", ""])
+def test_an_edited_currency_must_be_a_three_letter_iso_code(deals: Deals, currency: str) -> None:
+    opportunity = deals.opportunity()
+
+    with pytest.raises(ValidationFailed) as refused:
+        opportunity.edit({"currency": currency}, at=deals.now())
+
+    assert _fields(refused.value) == ["currency"]
+    assert opportunity.currency == "USD"
+
+
+def test_a_faulty_edit_of_a_closed_deal_is_an_input_fault_before_a_state_conflict(deals: Deals) -> None:
+    """SPEC §7: 422 is checked before 409."""
+    opportunity = deals.opportunity()
+    deals.close_won(opportunity)
+
+    with pytest.raises(DomainError) as refused:
+        opportunity.edit({"estimated_revenue": Decimal("-1")}, at=deals.now())
+
+    assert refused.value.code == "validation_error"

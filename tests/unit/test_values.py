@@ -14,6 +14,7 @@ from dealdesk.domain.values import (
     check_money,
     check_not_in_future,
     check_quantity,
+    check_storable,
     check_text,
     parse_decimal_text,
     parse_iso_date,
@@ -180,6 +181,22 @@ def test_a_blank_or_too_long_name_is_a_validation_error(value: str) -> None:
         check_text(value, field="name", max_length=160)
 
     assert _refusal(refused.value) == ("validation_error", ["name"])
+
+
+@pytest.mark.parametrize("value", ["nul\x00inside", "lone \ud800 surrogate"])
+def test_text_that_no_database_can_store_is_a_validation_error(value: str) -> None:
+    for check in (
+        lambda: check_storable(value, field="name"),
+        lambda: check_text(value, field="name", max_length=160),
+        lambda: check_description(value, field="name"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            check()
+        assert _refusal(refused.value) == ("validation_error", ["name"])
+
+
+def test_ordinary_unicode_text_is_storable() -> None:
+    assert check_storable("機會: Überblick ✓", field="name") == "機會: Überblick ✓"
 
 
 def test_a_name_of_exactly_the_maximum_length_is_accepted() -> None:

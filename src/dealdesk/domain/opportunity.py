@@ -24,7 +24,7 @@ from dealdesk.domain.errors import (
     WonQuoteExists,
     WonQuoteRequiresWonClose,
 )
-from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLine
+from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLine, check_lines, check_quote_name
 from dealdesk.domain.records import Change, Contract, ContractLine
 from dealdesk.domain.states import (
     CLOSE_STATUSES,
@@ -446,6 +446,10 @@ class Opportunity:
         set_valid_until: bool = False,
         at: datetime,
     ) -> Quote:
+        if name is not None:
+            check_quote_name(name)  # input faults are reported before the state is judged
+        if lines is not None:
+            check_lines(lines)
         quote = self.quote(quote_id)
         self._require_quote_action(quote, Action.EDIT_QUOTE)
         before = quote.audit_view()
@@ -475,10 +479,11 @@ class Opportunity:
         """Draft or active quote closed as lost or canceled; drafts may be closed even on a closed deal."""
         if reason not in QUOTE_CLOSE_REASONS:
             raise ValidationFailed.field("status_reason", "must be lost or canceled")
+        description = check_description(description)
         quote = self.quote(quote_id)
         self._require_quote_action(quote, Action.CLOSE_QUOTE)
         before = quote.audit_state()
-        closed = quote.close(reason, on=on, description=check_description(description), at=at)
+        closed = quote.close(reason, on=on, description=description, at=at)
         self._quote_changed(quote, "close", before, at)
         return closed
 
@@ -494,6 +499,7 @@ class Opportunity:
         """The active quote closes as revised; a draft copy keeps its number with the next revision."""
         quote = self.quote(quote_id)
         self._require_quote_action(quote, Action.REVISE)
+        quote.loaded_lines()  # the copy needs them: fail before anything changes
         before = quote.audit_state()
         quote.mark_revised(on=today, at=at)
         self._quote_changed(quote, "revise", before, at)
@@ -567,11 +573,11 @@ class Opportunity:
             raise OpportunityNotOpen(f"Opportunity is {self.state.value}: its quotes cannot change")
         self._require_no_won_quote()
         quote.require(Action.WIN)
+        lines = quote.loaded_lines()  # the contract copies them: fail before anything changes
         before = quote.audit_state()
         quote.win(on=close_date, description=description, at=at)
         self._quote_changed(quote, "win", before, at)
         closed = self.close_open_quotes(QuoteStatus.LOST, on=close_date, description=None, at=at, except_id=quote.id)
-        lines = quote.loaded_lines()
         contract = Contract(
             id=contract_id,
             opportunity_id=self.id,

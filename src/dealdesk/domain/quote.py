@@ -203,11 +203,12 @@ class Quote:
         set_valid_until: bool,
         at: datetime,
     ) -> None:
-        self.require(Action.EDIT_QUOTE)
-        # Everything is checked before anything changes: a refused edit leaves the quote as it was.
+        # Everything is checked before anything changes (input faults first, then the state), so a refused
+        # edit leaves the quote as it was.
         new_name = check_quote_name(name) if name is not None else self.name
         if lines is not None:
             check_lines(lines)
+        self.require(Action.EDIT_QUOTE)
         self.name = new_name
         if lines is not None:
             self._set_lines(lines)

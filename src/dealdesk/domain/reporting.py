@@ -10,23 +10,40 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
-from dealdesk.domain.states import OpportunityStatus, Outcome
+from dealdesk.domain.states import CLOSE_STATUSES, OpportunityStatus, Outcome
 from dealdesk.domain.values import ZERO
 
 
 @dataclass(frozen=True)
-class CloseGroup:
-    """Standing closes sharing outcome, reason, reason detail, competitor and month."""
+class ReasonGroup:
+    """Standing closes sharing status reason, reason detail and competitor."""
 
-    outcome: Outcome
     status_reason: OpportunityStatus
     close_reason_id: UUID | None
     competitor_id: UUID | None
-    month: str
     count: int
     revenue: Decimal
     days_to_close: int
     """Sum over the group of days from the deal's creation to its close date."""
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.WON if self.status_reason in CLOSE_STATUSES[Outcome.WON] else Outcome.LOST
+
+
+@dataclass(frozen=True)
+class MonthGroup:
+    """Standing closes of one outcome with close dates in one month (`YYYY-MM`)."""
+
+    outcome: Outcome
+    month: str
+    count: int
+    revenue: Decimal
+
+
+CloseGroup = ReasonGroup | MonthGroup
+"""The database groups the same closes twice, by reason and competitor and by month, rather than by the product of
+the two: at a million closes that product is thousands of groups to carry over, these are a few hundred."""
 
 
 @dataclass
@@ -54,7 +71,7 @@ class SplitLine:
     won_revenue: Decimal = ZERO
     lost_revenue: Decimal = ZERO
 
-    def add(self, group: CloseGroup) -> None:
+    def add(self, group: ReasonGroup | MonthGroup) -> None:
         if group.outcome is Outcome.WON:
             self.won_count += group.count
             self.won_revenue += group.revenue
@@ -117,6 +134,9 @@ def build_report(
     by_month: dict[str, SplitLine] = defaultdict(SplitLine)
     days = {Outcome.WON: 0, Outcome.LOST: 0}
     for group in groups:
+        if isinstance(group, MonthGroup):
+            by_month[group.month].add(group)
+            continue
         if group.outcome is Outcome.WON:
             report.won_count += group.count
             report.won_revenue += group.revenue
@@ -134,7 +154,6 @@ def build_report(
             line.revenue += group.revenue
         if group.competitor_id is not None:
             by_competitor[group.competitor_id].add(group)
-        by_month[group.month].add(group)
     report.by_status_reason = sorted(by_status.values(), key=lambda line: line.status_reason.value)
     report.by_close_reason = sorted(
         by_reason.values(), key=lambda line: (line.outcome.value, line.name, str(line.close_reason_id))

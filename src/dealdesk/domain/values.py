@@ -14,8 +14,8 @@ MAX_MONEY = Decimal("999999999999.99")
 MAX_NAME = 160
 MAX_TITLE = 300
 MAX_DESCRIPTION = 2000
-_PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
