@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from uuid import UUID
 
@@ -36,8 +37,11 @@ _SESSION = (
 
 
 class SqlCredentials:
-    def __init__(self, connection: Callable[[], Connection]) -> None:
+    def __init__(
+        self, connection: Callable[[], Connection], lone_read: Callable[[], AbstractContextManager[Connection]]
+    ) -> None:
         self._conn = connection
+        self._lone_read = lone_read
 
     def add_token(
         self, *, token_id: UUID, user_id: UUID, digest: str, label: str | None, at: datetime, expires_at: datetime
@@ -57,7 +61,8 @@ class SqlCredentials:
         )
 
     def actor_for_token(self, digest: str, *, now: datetime) -> Actor | None:
-        row = self._conn().execute(_TOKEN_ACTOR, {"digest": digest, "now": now}).first()
+        with self._lone_read() as conn:
+            row = conn.execute(_TOKEN_ACTOR, {"digest": digest, "now": now}).first()
         return Actor(id=row.id, name=row.name, role=Role(row.role)) if row is not None else None
 
     def revoke_tokens(self, user_id: UUID, *, at: datetime) -> int:
@@ -81,7 +86,8 @@ class SqlCredentials:
         )
 
     def session(self, digest: str, *, now: datetime) -> Session | None:
-        row = self._conn().execute(_SESSION, {"digest": digest, "now": now}).first()
+        with self._lone_read() as conn:
+            row = conn.execute(_SESSION, {"digest": digest, "now": now}).first()
         if row is None:
             return None
         return Session(actor=Actor(id=row.id, name=row.name, role=Role(row.role)), csrf_token=row.csrf_token)

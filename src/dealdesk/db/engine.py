@@ -3,7 +3,11 @@ write lock up front; PostgreSQL runs through psycopg 3 with a connection pool.""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
@@ -12,6 +16,35 @@ from dealdesk.config import Settings
 
 WRITE_OPTION = "dealdesk_write"
 UNICODE_LOWER = "dealdesk_lower"
+
+
+class WriterTurns:
+    """SQLite's one writer, as a lock that this process's threads queue on.
+
+    SQLite lets a second writer wait by sleeping and retrying, 1 ms then longer and longer up to 100 ms at a time,
+    so under load a writer may sleep long after the lock was freed. Threads of one process take turns here instead
+    and start the moment it is free; between processes the busy timeout still applies."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout_s = timeout_s
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        acquired = self._lock.acquire(timeout=self._timeout_s)  # if not, SQLite's own busy timeout decides
+        try:
+            yield
+        finally:
+            if acquired:
+                self._lock.release()
+
+
+_WRITERS: WeakKeyDictionary[Engine, WriterTurns] = WeakKeyDictionary()
+
+
+def writer_turns(engine: Engine) -> WriterTurns | None:
+    """The engine's writer queue on SQLite; None on PostgreSQL, where row locks serialise writers."""
+    return _WRITERS.get(engine)
 
 
 def _unicode_lower(value: str | None) -> str | None:
@@ -23,6 +56,7 @@ def make_engine(settings: Settings) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
         _configure_sqlite(engine, settings)
+        _WRITERS[engine] = WriterTurns(settings.sqlite_busy_timeout_ms / 1000)
         return engine
     return create_engine(url, pool_size=settings.pool_size, max_overflow=settings.pool_size)
 

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
+from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.mapping import (
     account_from,
     close_from,
@@ -276,10 +277,12 @@ class SqlContracts:
 
 
 class SqlAudit:
-    def __init__(self, connection: ConnectionSource) -> None:
+    def __init__(self, connection: ConnectionSource, writes: BatchedWrites) -> None:
         self._conn = connection
+        self._writes = writes
 
     def record(self, changes: Sequence[Change], *, by: UUID, at: datetime, opportunity_id: UUID | None = None) -> None:
+        """Kept back to go out with the transaction's other writes (db/batched_writes.py)."""
         if not changes:
             return
         rows = [
@@ -297,7 +300,7 @@ class SqlAudit:
             }
             for seq, change in enumerate(changes)
         ]
-        self._conn().execute(insert(t.audit_entries), rows)
+        self._writes.insert(t.audit_entries, rows, tracked=False)
 
     def list_for(self, record_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]:
         return self._page(t.audit_entries.c.record_id == record_id, limit=limit, cursor=cursor)
@@ -327,22 +330,46 @@ class SqlAudit:
         )
 
 
+_idem = t.idempotency_keys.c
+_IDEMPOTENCY_FIND = select(_idem.fingerprint, _idem.status_code, _idem.body).where(
+    _idem.user_id == bindparam("user_id"),
+    _idem.scope == bindparam("scope"),
+    _idem.key == bindparam("key"),
+    _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
+)
+
+
+def _idempotency_upsert(dialect: Any) -> Any:
+    """Store an answer under its key in one statement: a row of the same key that has expired gives way to it, a
+    live one (a concurrent request that answered first) stays."""
+    statement = dialect.insert(t.idempotency_keys)
+    return statement.on_conflict_do_update(
+        index_elements=[_idem.user_id, _idem.scope, _idem.key],
+        set_={name: statement.excluded[name] for name in ("fingerprint", "status_code", "body", "created_at")},
+        where=_idem.created_at <= bindparam("stale_before", type_=_idem.created_at.type),
+    )
+
+
+_IDEMPOTENCY_UPSERT = {"postgresql": _idempotency_upsert(postgresql), "sqlite": _idempotency_upsert(sqlite)}
+
+
 class SqlIdempotency:
-    def __init__(self, connection: ConnectionSource, now: Callable[[], datetime]) -> None:
+    def __init__(self, connection: ConnectionSource, now: Callable[[], datetime], writes: BatchedWrites) -> None:
         self._conn = connection
         self._now = now
+        self._writes = writes
 
     def find(self, request: IdempotencyRequest) -> tuple[str, StoredAnswer] | None:
-        c = t.idempotency_keys.c
         row = (
             self._conn()
             .execute(
-                select(c.fingerprint, c.status_code, c.body).where(
-                    c.user_id == request.user_id,
-                    c.scope == request.scope,
-                    c.key == request.key,
-                    c.created_at > self._now() - IDEMPOTENCY_TTL,
-                )
+                _IDEMPOTENCY_FIND,
+                {
+                    "user_id": request.user_id,
+                    "scope": request.scope,
+                    "key": request.key,
+                    "fresh_after": self._now() - IDEMPOTENCY_TTL,
+                },
             )
             .first()
         )
@@ -351,20 +378,11 @@ class SqlIdempotency:
         return row.fingerprint, StoredAnswer(status_code=row.status_code, body=bytes(row.body))
 
     def remember(self, request: IdempotencyRequest, answer: StoredAnswer, *, at: datetime) -> None:
-        conn = self._conn()
-        c = t.idempotency_keys.c
-        # An expired row under the same key gives way to the new answer.
-        conn.execute(
-            delete(t.idempotency_keys).where(
-                c.user_id == request.user_id,
-                c.scope == request.scope,
-                c.key == request.key,
-                c.created_at <= at - IDEMPOTENCY_TTL,
-            )
-        )
-        _insert_ignoring_conflicts(
-            conn,
-            t.idempotency_keys,
+        """Kept back to go out with the change it answers (db/batched_writes.py)."""
+        dialect = self._writes.dialect_name
+        self._writes.add(
+            ("idempotency_keys", "upsert", dialect),
+            _IDEMPOTENCY_UPSERT[dialect],
             {
                 "user_id": request.user_id,
                 "scope": request.scope,
@@ -373,7 +391,9 @@ class SqlIdempotency:
                 "status_code": answer.status_code,
                 "body": answer.body,
                 "created_at": at,
+                "stale_before": at - IDEMPOTENCY_TTL,
             },
+            row=("idempotency_keys", (request.user_id, request.scope, request.key)),
         )
 
 

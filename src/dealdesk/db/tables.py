@@ -61,7 +61,9 @@ accounts = Table(
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column("name", String(160), nullable=False),
+    Column("external_id", String(200)),
     *_stamps(),
+    Index("ix_accounts_external_id", "external_id", unique=True),
     Index("ix_accounts_name_id", "name", "id"),
 )
 
@@ -71,7 +73,9 @@ competitors = Table(
     Column("id", Uuid(), primary_key=True),
     Column("name", String(160), nullable=False),
     Column("name_key", String(160), nullable=False, unique=True),
+    Column("external_id", String(200)),
     *_stamps(),
+    Index("ix_competitors_external_id", "external_id", unique=True),
 )
 
 close_reasons = Table(
@@ -81,7 +85,9 @@ close_reasons = Table(
     Column("outcome", String(8), nullable=False),
     Column("name", String(160), nullable=False),
     Column("active", Boolean(), nullable=False),
+    Column("external_id", String(200)),
     *_stamps(),
+    Index("ix_close_reasons_external_id", "external_id", unique=True),
     CheckConstraint("outcome in ('won', 'lost')", name="outcome"),
 )
 
@@ -103,7 +109,9 @@ opportunities = Table(
     Column("won_quote_id", Uuid()),
     Column("contract_id", Uuid()),
     Column("version", Integer(), nullable=False),
+    Column("external_id", String(200)),
     *_stamps(),
+    Index("ix_opportunities_external_id", "external_id", unique=True),
     CheckConstraint("state in ('open', 'won', 'lost')", name="state"),
     Index("ix_opportunities_created_at_id", "created_at", "id"),
     Index("ix_opportunities_account_id", "account_id"),
@@ -135,7 +143,9 @@ quotes = Table(
     Column("closed_on", Date()),
     Column("close_description", Text()),
     Column("version", Integer(), nullable=False),
+    Column("external_id", String(200)),
     *_stamps(),
+    Index("ix_quotes_external_id", "external_id", unique=True),
     UniqueConstraint("number", "revision", name="uq_quotes_number_revision"),
     CheckConstraint("state in ('draft', 'active', 'won', 'closed')", name="state"),
     Index("ix_quotes_opportunity_id", "opportunity_id"),
@@ -177,6 +187,48 @@ contract_lines = Table(
     Column("amount", FixedPoint2(), nullable=False),
 )
 
+
+def _report_indexes() -> list[Index]:
+    """The win/loss report's scans (migration 0004): standing closes by close date, carrying what the report reads
+    so PostgreSQL answers from the index alone; by owner or account and close date; reopened ones apart."""
+    standing, reopened = text("reopened_at IS NULL"), text("reopened_at IS NOT NULL")
+    grouped = [
+        "currency",
+        "outcome",
+        "status_reason",
+        "close_reason_id",
+        "competitor_id",
+        "actual_revenue",
+        "opportunity_created_on",
+    ]
+    return [
+        Index(
+            "ix_opportunity_closes_standing_close_date_report",
+            "close_date",
+            postgresql_include=grouped,
+            postgresql_where=standing,
+            sqlite_where=standing,
+        ),
+        *(
+            Index(
+                f"ix_opportunity_closes_standing_{key}_close_date",
+                key,
+                "close_date",
+                postgresql_where=standing,
+                sqlite_where=standing,
+            )
+            for key in ("owner_id", "account_id")
+        ),
+        Index(
+            "ix_opportunity_closes_reopened_close_date",
+            "close_date",
+            postgresql_include=["currency", "owner_id", "account_id"],
+            postgresql_where=reopened,
+            sqlite_where=reopened,
+        ),
+    ]
+
+
 opportunity_closes = Table(
     "opportunity_closes",
     metadata,
@@ -199,7 +251,9 @@ opportunity_closes = Table(
     Column("reopened_by", Uuid()),
     Column("reopen_reason", Text()),
     Column("opportunity_created_on", Date(), nullable=False),
+    Column("external_id", String(200)),
     *_stamps(),
+    Index("ix_opportunity_closes_external_id", "external_id", unique=True),
     CheckConstraint("outcome in ('won', 'lost')", name="outcome"),
     Index("ix_opportunity_closes_opportunity_id_closed_at", "opportunity_id", "closed_at"),
     Index("ix_opportunity_closes_close_date", "close_date"),
@@ -210,6 +264,7 @@ opportunity_closes = Table(
         sqlite_where=text("reopened_at IS NULL"),
         postgresql_where=text("reopened_at IS NULL"),
     ),
+    *_report_indexes(),
 )
 
 audit_entries = Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
@@ -19,7 +19,7 @@ from dealdesk.services.ports import Page, UnitOfWork
 from dealdesk.services.references import check_close_references
 
 BULK_BATCH = 100
-"""Opportunities per transaction in a bulk close; each still has its own savepoint."""
+"""Opportunities per transaction in a bulk close."""
 
 
 def preview_close(uow: UnitOfWork, opportunity_id: UUID) -> ClosePreview:
@@ -64,14 +64,21 @@ def close_opportunity(
 
 
 def _close_locked(
-    uow: UnitOfWork, opportunity: Opportunity, details: CloseDetails, *, actor: Actor, pre: Preconditions
+    uow: UnitOfWork,
+    opportunity: Opportunity,
+    details: CloseDetails,
+    *,
+    actor: Actor,
+    pre: Preconditions,
+    references_checked: bool = False,
 ) -> CloseResult:
     actor.require_may_act_on(opportunity.owner_id)
     today = uow.clock.today()
     details = details.checked(today=today)
-    check_close_references(
-        uow, outcome=details.outcome, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
-    )
+    if not references_checked:
+        check_close_references(
+            uow, outcome=details.outcome, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
+        )
     guards.check(uow, pre, current_version=opportunity.version)
     result = opportunity.close(
         details,
@@ -180,9 +187,9 @@ def bulk_close(
     pre: Preconditions = NO_PRECONDITIONS,
     on_row: Callable[[BulkRow], None] | None = None,
 ) -> BulkResult:
-    """Each opportunity closes or is refused on its own (its own savepoint), and every one is reported, in
-    the order given. Commits come in batches so that a large close stays fast; a crash loses whole batches,
-    never half an opportunity."""
+    """Each opportunity closes or is refused on its own, and every one is reported, in the order given. A refusal
+    is decided before anything of that opportunity is written, so a refused one is left untouched. Commits come in
+    batches so that a large close stays fast; a crash loses whole batches, never half an opportunity."""
     details = check_bulk_close(uow, ids, details, actor=actor)
     if pre.idempotency is not None:
         with uow.transaction(write=False):
@@ -206,15 +213,53 @@ def _batches(ids: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
         yield ids[start : start + size]
 
 
+@runtime_checkable
+class _LocksInBatches(Protocol):
+    """A repository that locks and loads a batch of aggregates in a few statements (db/opportunity_store.py)."""
+
+    def lock_many(self, opportunity_ids: Sequence[UUID]) -> dict[UUID, Opportunity]: ...
+
+
+def _lock_batch(uow: UnitOfWork, ids: Sequence[UUID]) -> dict[UUID, Opportunity]:
+    """The batch's deals that exist, locked in id order so that two bulk closes over overlapping sets cannot
+    deadlock."""
+    repository = uow.opportunities
+    if isinstance(repository, _LocksInBatches):
+        return repository.lock_many(ids)
+    found = {}
+    for opportunity_id in ids:
+        try:
+            found[opportunity_id] = repository.lock(opportunity_id)
+        except NotFound:
+            continue
+    return found
+
+
 def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, *, actor: Actor) -> dict[UUID, BulkRow]:
     rows: dict[UUID, BulkRow] = {}
+    ids = sorted(batch)
     with uow.transaction():
-        # Locks are taken in id order so two bulk closes over overlapping sets cannot deadlock.
-        for opportunity_id in sorted(batch):
+        locked = _lock_batch(uow, ids)
+        # The referenced reason and competitor are the same for every deal: checked once, under the batch's locks
+        # (if they fail, each deal checks again, to be refused exactly as a single close would be).
+        try:
+            check_close_references(
+                uow,
+                outcome=details.outcome,
+                close_reason_id=details.close_reason_id,
+                competitor_id=details.competitor_id,
+            )
+            references_checked = True
+        except ValidationFailed:
+            references_checked = False
+        for opportunity_id in ids:
             try:
-                with uow.savepoint():
-                    opportunity = uow.opportunities.lock(opportunity_id)
-                    _close_locked(uow, opportunity, details, actor=actor, pre=NO_PRECONDITIONS)
+                opportunity = locked.get(opportunity_id)
+                if opportunity is None:
+                    raise NotFound("opportunity", opportunity_id)
+                _close_locked(
+                    uow, opportunity, details, actor=actor, pre=NO_PRECONDITIONS, references_checked=references_checked
+                )
                 rows[opportunity_id] = BulkRow(opportunity_id, ok=True)
             except DomainError as error:
                 rows[opportunity_id] = BulkRow(opportunity_id, ok=False, error=error)

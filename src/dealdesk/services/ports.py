@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -93,6 +93,9 @@ class OpportunityRepository(Protocol):
         ...
 
     def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]: ...
+    def forget(self) -> None:
+        """Drop what was kept of the aggregates loaded so far (a long import calls it after each save)."""
+        ...
 
 
 class QuoteRepository(Protocol):
@@ -240,6 +243,42 @@ class ViewQueries(Protocol):
         ...
 
 
+class MovingStore(Protocol):
+    """Bulk reads and writes of CSV export and import (services/exporting.py, services/importing.py).
+
+    `kind` is a services.moving.Kind. A reference is an external id, or else a dealdesk id."""
+
+    def count(self, kind: str) -> int:
+        """How many rows an export of the kind writes (quotes take one per line)."""
+        ...
+
+    def export_rows(self, kind: str) -> Iterator[dict[str, Any]]:
+        """Every record of the kind as export columns (services.moving.COLUMNS), oldest first, streamed."""
+        ...
+
+    def find(self, kind: str, refs: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The records these references name, each as its table row (with `id`), keyed by the reference."""
+        ...
+
+    def user_ids(self, names: Collection[str]) -> dict[str, UUID]: ...
+    def add_accounts(self, accounts: Sequence[tuple[Account, str]]) -> None:
+        """New accounts with their external ids, in one statement."""
+        ...
+
+    def add_opportunities(self, opportunities: Sequence[tuple[Opportunity, str]]) -> None:
+        """New opportunities (no quotes yet) with their external ids, in one statement."""
+        ...
+
+    def set_external_id(self, kind: str, record_id: UUID, external_id: str) -> None: ...
+    def taken_quote_numbers(self, numbers: Collection[str]) -> set[tuple[str, int]]:
+        """Which (number, revision) pairs of these numbers exist already."""
+        ...
+
+    def keep_quote_numbers_above(self, number: int) -> None:
+        """New quote numbers continue after imported ones (Q-00042 imported: the next new one is Q-00043)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def opportunities(self) -> OpportunityRepository: ...
@@ -272,6 +311,9 @@ class UnitOfWork(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def moving(self) -> MovingStore: ...
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         """One database transaction: committed when the block ends, rolled back if it raises.

@@ -7,7 +7,7 @@ from datetime import date
 from uuid import UUID
 
 from dealdesk.domain.errors import ValidationFailed
-from dealdesk.domain.reporting import WinLossReport, build_report, default_currency
+from dealdesk.domain.reporting import ReasonGroup, WinLossReport, build_report, default_currency
 from dealdesk.services.ports import UnitOfWork
 
 
@@ -34,8 +34,9 @@ def win_loss(uow: UnitOfWork, where: ReportFilter) -> WinLossReport:
                 currency=None, currencies=[], groups=[], reopened_count=0, close_reasons={}, competitors={}
             )
         groups = uow.reports.close_groups(where, currency)
-        reason_ids = {g.close_reason_id for g in groups if g.close_reason_id is not None}
-        competitor_ids = {g.competitor_id for g in groups if g.competitor_id is not None}
+        by_reason = [g for g in groups if isinstance(g, ReasonGroup)]
+        reason_ids = {g.close_reason_id for g in by_reason if g.close_reason_id is not None}
+        competitor_ids = {g.competitor_id for g in by_reason if g.competitor_id is not None}
         return build_report(
             currency=currency,
             currencies=counts.keys(),

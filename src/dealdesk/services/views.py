@@ -10,6 +10,7 @@ from uuid import UUID
 
 from dealdesk.domain.opportunity import Opportunity, OpportunityClose
 from dealdesk.domain.quote import Quote
+from dealdesk.domain.values import check_storable
 from dealdesk.services.ports import OpportunityFilter, Page, UnitOfWork
 
 T = TypeVar("T")
@@ -101,6 +102,8 @@ class OpportunityListing:
 
 def list_opportunity_rows(uow: UnitOfWork, query: OpportunityListQuery) -> OpportunityListing:
     """A page of the opportunity list, filtered and sorted, with account and owner names."""
+    if query.where.q is not None:
+        check_storable(query.where.q, field="q")
     sort, descending = SORT_KEYS[query.sort]
     with uow.transaction(write=False):
         found, total = uow.views.opportunities_sorted(

@@ -32,6 +32,16 @@ def current_actor(request: Request) -> Actor:
     return actor
 
 
+# The dependencies proper are coroutines: FastAPI runs a plain function dependency on a worker thread, one thread
+# hand-off per dependency per request, for work that takes microseconds.
+async def _uow(request: Request) -> UnitOfWork:
+    return get_uow(request)
+
+
+async def _actor(request: Request) -> Actor:
+    return current_actor(request)
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -49,9 +59,15 @@ def expected_version(
     return -1
 
 
-UowDep = Annotated[UnitOfWork, Depends(get_uow)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
-ExpectedVersion = Annotated[int | None, Depends(expected_version)]
+async def _expected_version(
+    if_match: Annotated[str | None, Header(alias="If-Match", description="ETag last read; 412 if it changed")] = None,
+) -> int | None:
+    return expected_version(if_match)
+
+
+UowDep = Annotated[UnitOfWork, Depends(_uow)]
+ActorDep = Annotated[Actor, Depends(_actor)]
+ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Repeat-safe key, kept 24 h"),
@@ -96,8 +112,33 @@ def preconditions(
             fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
         )
 
-    def answer(result: Any) -> StoredAnswer:
-        assert render is not None
-        return StoredAnswer(200, json_bytes(render(result)))
+    return Preconditions(
+        expected_version=version, idempotency=idempotency, answer=_RenderedAnswer(render) if render else None
+    )
 
-    return Preconditions(expected_version=version, idempotency=idempotency, answer=answer if render else None)
+
+class _RenderedAnswer:
+    """Renders a change's result as the answer stored under its Idempotency-Key, and keeps the bytes: the response
+    is then those very bytes, rendered once."""
+
+    def __init__(self, render: Callable[[Any], BaseModel]) -> None:
+        self.render = render
+        self.result: object = None
+        self.body: bytes | None = None
+
+    def __call__(self, result: object) -> StoredAnswer:
+        self.result, self.body = result, json_bytes(self.render(result))
+        return StoredAnswer(200, self.body)
+
+
+def respond_result(
+    pre: Preconditions, result: object, render: Callable[[Any], BaseModel], *, version: int | None = None
+) -> Response:
+    """The 200 answer to a change made with `preconditions(…, render=render)`."""
+    answer = pre.answer
+    if isinstance(answer, _RenderedAnswer) and answer.result is result and answer.body is not None:
+        body = answer.body
+    else:
+        body = json_bytes(render(result))
+    headers = {"ETag": etag(version)} if version is not None else None
+    return Response(body, status_code=200, media_type="application/json", headers=headers)

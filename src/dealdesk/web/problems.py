@@ -48,6 +48,59 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 }
 
 
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "Stable error code, e.g. active_quotes_block_close"},
+        "errors": {
+            "type": "array",
+            "description": "validation_error: each faulty field",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "blocking_quotes": {
+            "type": "array",
+            "description": "active_quotes_block_close: every active quote",
+            "items": {
+                "type": "object",
+                "required": ["id", "number", "revision", "name"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "number": {"type": "string"},
+                    "revision": {"type": "integer"},
+                    "name": {"type": "string"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem_response("unauthenticated: no valid bearer token"),
+    403: _problem_response("forbidden: the user's role or ownership does not allow this"),
+    404: _problem_response("not_found: no record with an id in the path"),
+    409: _problem_response("refused by a rule: invalid_transition, active_quotes_block_close, …"),
+    412: _problem_response("precondition_failed: If-Match does not match the current ETag"),
+    413: _problem_response("payload_too_large: body over 1 MiB"),
+    422: _problem_response("validation_error (errors name each field) or idempotency_key_reused"),
+}
+"""Every API route may answer these problems (RFC 9457); declared so the OpenAPI document is true."""
+
+
 def problem(status: int, code: str, title: str, detail: str, **extensions: Any) -> JSONResponse:
     body = {"type": f"urn:dealdesk:problem:{code}", "title": title, "status": status, "detail": detail, "code": code}
     body.update(extensions)

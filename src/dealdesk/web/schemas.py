@@ -419,24 +419,6 @@ class AuditList(Out):
     next_cursor: str | None
 
 
-class FieldErrorOut(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, with dealdesk's stable `code` and any extensions."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[FieldErrorOut] | None = None
-
-
 # ------------------------------------------------------------------------------------------ reports
 class StatusReasonCount(BaseModel):
     status_reason: OpportunityStatus

@@ -12,8 +12,9 @@ from dealdesk.services import catalogue
 from dealdesk.web import schemas as s
 from dealdesk.web.deps import ActorDep, UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
+from dealdesk.web.problems import PROBLEM_RESPONSES
 
-router = APIRouter(route_class=ExactJsonRoute, tags=["catalogue"])
+router = APIRouter(route_class=ExactJsonRoute, tags=["catalogue"], responses=PROBLEM_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1-200")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 

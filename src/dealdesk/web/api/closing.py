@@ -13,10 +13,20 @@ from dealdesk.services.guards import Preconditions, Replay
 from dealdesk.web import presenters
 from dealdesk.web import schemas as s
 from dealdesk.web.api.catalogue import Cursor, Limit
-from dealdesk.web.deps import ActorDep, ExpectedVersion, IdempotencyKey, UowDep, preconditions, replayed, respond
+from dealdesk.web.deps import (
+    ActorDep,
+    ExpectedVersion,
+    IdempotencyKey,
+    UowDep,
+    preconditions,
+    replayed,
+    respond,
+    respond_result,
+)
 from dealdesk.web.json_body import ExactJsonRoute
+from dealdesk.web.problems import PROBLEM_RESPONSES
 
-router = APIRouter(route_class=ExactJsonRoute, tags=["closing"])
+router = APIRouter(route_class=ExactJsonRoute, tags=["closing"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/opportunities/bulk-close", response_model=s.BulkCloseOut)
@@ -38,7 +48,7 @@ def bulk_close(
         result = closing.bulk_close(uow, body.ids, details, actor=actor, pre=pre)
     except Replay as replay:
         return replayed(replay.answer)
-    return respond(presenters.bulk_result(result))
+    return respond_result(pre, result, presenters.bulk_result)
 
 
 @router.get("/opportunities/{opportunity_id}/close-preview", response_model=s.ClosePreviewOut)
@@ -91,7 +101,7 @@ def close_opportunity(
         result = closing.close_opportunity(uow, opportunity_id, details, actor=actor, pre=pre)
     except Replay as replay:
         return replayed(replay.answer)
-    return respond(presenters.close_result(result), version=result.opportunity.version)
+    return respond_result(pre, result, presenters.close_result, version=result.opportunity.version)
 
 
 @router.post("/opportunities/{opportunity_id}/reopen", response_model=s.OpportunityOut)

@@ -18,8 +18,9 @@ from dealdesk.web import schemas as s
 from dealdesk.web.api.catalogue import Cursor, Limit
 from dealdesk.web.deps import ActorDep, ExpectedVersion, UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
+from dealdesk.web.problems import PROBLEM_RESPONSES
 
-router = APIRouter(route_class=ExactJsonRoute, tags=["opportunities"])
+router = APIRouter(route_class=ExactJsonRoute, tags=["opportunities"], responses=PROBLEM_RESPONSES)
 NOT_NULLABLE = ("name", "account_id", "currency", "estimated_revenue", "status_reason", "owner_id")
 
 

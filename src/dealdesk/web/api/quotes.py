@@ -14,8 +14,9 @@ from dealdesk.web import schemas as s
 from dealdesk.web.api.opportunities import domain_lines
 from dealdesk.web.deps import ActorDep, ExpectedVersion, IdempotencyKey, UowDep, preconditions, replayed, respond
 from dealdesk.web.json_body import ExactJsonRoute
+from dealdesk.web.problems import PROBLEM_RESPONSES
 
-router = APIRouter(route_class=ExactJsonRoute, tags=["quotes"])
+router = APIRouter(route_class=ExactJsonRoute, tags=["quotes"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/quotes/{quote_id}", response_model=s.QuoteOut)

@@ -12,8 +12,9 @@ from dealdesk.web import schemas as s
 from dealdesk.web.api.catalogue import Cursor, Limit
 from dealdesk.web.deps import UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
+from dealdesk.web.problems import PROBLEM_RESPONSES
 
-router = APIRouter(route_class=ExactJsonRoute, tags=["records"])
+router = APIRouter(route_class=ExactJsonRoute, tags=["records"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/contracts/{contract_id}", response_model=s.ContractOut)

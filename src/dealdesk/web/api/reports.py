@@ -12,8 +12,9 @@ from dealdesk.services import reports
 from dealdesk.web import schemas as s
 from dealdesk.web.deps import UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
+from dealdesk.web.problems import PROBLEM_RESPONSES
 
-router = APIRouter(route_class=ExactJsonRoute, tags=["reports"])
+router = APIRouter(route_class=ExactJsonRoute, tags=["reports"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/reports/win-loss", response_model=s.WinLossOut)

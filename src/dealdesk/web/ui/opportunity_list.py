@@ -48,7 +48,9 @@ class ListFilters(BaseModel):
             q=self.q.strip() or None,
         )
         sort = read.choice("sort", self.sort, OpportunitySort) or OpportunitySort.NEWEST
-        page = int(self.page) if self.page.isdigit() and int(self.page) > 0 else 1
+        # ASCII digits, and few of them: a page beyond any real list is simply the first one.
+        page = int(self.page) if self.page.isascii() and self.page.isdigit() and len(self.page) <= 6 else 1
+        page = max(page, 1)
         return OpportunityListQuery(where=where, sort=sort, page=page)
 
     def url(self, page: int = 1) -> str:

@@ -1,0 +1,160 @@
+"""Writes kept back until the unit of work next reads, leaves a savepoint or commits, then sent together.
+
+A close writes five statements (quotes, deal, close record, audit rows, idempotency answer); a bulk close writes
+them for a hundred deals per batch. Sent one by one, each is a round trip to the database. Kept back, rows of the
+same statement go out as one executemany, and on PostgreSQL every statement of the flush goes out in one pipeline:
+one round trip for the lot.
+
+Only writes whose order does not matter among themselves are kept back: UPDATEs of rows by primary key and INSERTs
+of rows nothing else refers to yet. Every other statement, and every read, first flushes what is pending, so the
+database sees the same effects in the same order as if each write had been sent at once. A second write to a row
+that is already pending flushes first, so two writes of one row keep their order."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import psycopg
+from sqlalchemy import Table, bindparam, column, exc, func, insert, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert, Update
+
+_UPDATES: dict[Table, Update] = {}
+_INSERTS: dict[Table, Insert] = {}
+KEY = "pk_"
+"""Name of the primary-key parameter of a kept-back UPDATE (a column's own name is taken by its SET clause)."""
+
+
+def _update_by_id(table: Table) -> Update:
+    """UPDATE table SET <the columns given> WHERE id = :pk_ — built once per table: building costs more than
+    running it."""
+    statement = _UPDATES.get(table)
+    if statement is None:
+        statement = _UPDATES[table] = update(table).where(table.c.id == bindparam(KEY))
+    return statement
+
+
+_UNNEST_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
+
+
+def _unnest(types: dict[str, Any]) -> Any:
+    """unnest(:a, :b, …) AS v(a, b, …): rows from one array parameter per column."""
+    return (
+        func.unnest(*(bindparam(name, type_=postgresql.ARRAY(type_)) for name, type_ in types.items()))
+        .table_valued(*(column(name, type_) for name, type_ in types.items()), name="v")
+        .render_derived()
+    )
+
+
+def _update_from_arrays(table: Table, names: tuple[str, ...]) -> Update:
+    """Many rows' updates as one statement on PostgreSQL, one array parameter per column:
+    UPDATE table SET c = v.c … FROM unnest(:pk_, :c, …) AS v(pk_, c, …) WHERE table.id = v.pk_.
+    An executemany sends, binds and runs one statement per row. Built once per table and set of columns."""
+    statement = _UNNEST_UPDATES.get((table.name, names))
+    if statement is None:
+        rows = _unnest({KEY: table.c.id.type, **{name: table.c[name].type for name in names}})
+        statement = _UNNEST_UPDATES[(table.name, names)] = (
+            update(table).where(table.c.id == rows.c[KEY]).values({name: rows.c[name] for name in names})
+        )
+    return statement
+
+
+def _insert_into(table: Table) -> Insert:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
+
+
+class BatchedWrites:
+    """The writes kept back in the current transaction of one unit of work."""
+
+    def __init__(self) -> None:
+        self._groups: dict[Hashable, tuple[Any, list[dict[str, Any]], Table | None]] = {}
+        self._rows: set[tuple[str, Hashable]] = set()
+        self._conn: Connection | None = None
+
+    def begin(self, conn: Connection) -> None:
+        self.clear()
+        self._conn = conn
+
+    def end(self) -> None:
+        self.clear()
+        self._conn = None
+
+    @property
+    def dialect_name(self) -> str:
+        """The database's dialect ("postgresql", "sqlite"), found without sending what is kept back."""
+        if self._conn is None:
+            raise RuntimeError("no transaction: use `with uow.transaction():`")
+        return self._conn.dialect.name
+
+    def update(self, table: Table, row_id: Any, changes: dict[str, Any]) -> None:
+        """UPDATE table SET changes WHERE id = row_id."""
+        self.add(
+            (table.name, "update", *changes),
+            _update_by_id(table),
+            {KEY: row_id, **changes},
+            row=(table.name, row_id),
+            updates=table,
+        )
+
+    def insert(self, table: Table, rows: list[dict[str, Any]], *, tracked: bool = True) -> None:
+        """INSERT new rows (by `id`) that no other pending write refers to; `tracked=False` for rows that are never
+        written again in the same transaction (audit entries)."""
+        statement = _insert_into(table)
+        for row in rows:
+            self.add((table.name, "insert", *row), statement, row, row=(table.name, row["id"]) if tracked else None)
+
+    def add(
+        self,
+        key: Hashable,
+        statement: Any,
+        parameters: dict[str, Any],
+        *,
+        row: tuple[str, Hashable] | None,
+        updates: Table | None = None,
+    ) -> None:
+        """Keep back one execution of `statement`; executions with the same `key` go out as one executemany.
+        `row` names the row written, if a later write of it must wait for this one; `updates` is the table of an
+        UPDATE by id, so that many of them can go out as one statement."""
+        if self._conn is None:
+            raise RuntimeError("no transaction: use `with uow.transaction():`")
+        if row is not None:
+            if row in self._rows:
+                self.flush()
+            self._rows.add(row)
+        group = self._groups.get(key)
+        if group is None:
+            self._groups[key] = (statement, [parameters], updates)
+        else:
+            group[1].append(parameters)
+
+    def clear(self) -> None:
+        self._groups.clear()
+        self._rows.clear()
+
+    def flush(self) -> None:
+        conn = self._conn
+        if not self._groups or conn is None:
+            return
+        groups = list(self._groups.values())
+        self.clear()
+        if conn.dialect.name != "postgresql":
+            for statement, parameters, _ in groups:
+                conn.execute(statement, parameters)
+            return
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with driver.pipeline():
+                for statement, parameters, table in groups:
+                    if table is not None and len(parameters) > 1:
+                        arrays = {name: [row[name] for row in parameters] for name in parameters[0]}
+                        conn.execute(_update_from_arrays(table, tuple(n for n in arrays if n != KEY)), arrays)
+                    else:
+                        conn.execute(statement, parameters)
+        except psycopg.Error as error:  # raised when the pipeline syncs, outside SQLAlchemy's own wrapping
+            raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error

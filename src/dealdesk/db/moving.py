@@ -1,0 +1,320 @@
+"""Bulk reads and writes for CSV export and import: streamed exports in a stable order, references looked up a
+batch at a time, and new rows inserted a chunk per statement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, String, Table, cast, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from dealdesk.db import tables as t
+from dealdesk.db.mapping import opportunity_row
+from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.records import Account
+from dealdesk.services.moving import Kind
+
+BATCH = 500
+"""References per IN (…) list: far below every engine's limit on bound parameters."""
+STREAM = 1000
+"""Rows fetched at a time while exporting (a server-side cursor on PostgreSQL)."""
+
+TABLES: dict[Kind, Table] = {
+    Kind.ACCOUNTS: t.accounts,
+    Kind.COMPETITORS: t.competitors,
+    Kind.CLOSE_REASONS: t.close_reasons,
+    Kind.OPPORTUNITIES: t.opportunities,
+    Kind.QUOTES: t.quotes,
+    Kind.CLOSES: t.opportunity_closes,
+}
+
+
+def _ref(external_id: str | None, record_id: UUID | None) -> str | None:
+    """How an export names a record: the id it came with, else its dealdesk id."""
+    if external_id is not None:
+        return external_id
+    return None if record_id is None else str(record_id)
+
+
+def _batches(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), BATCH):
+        yield values[start : start + BATCH]
+
+
+def _exported_id(table: Any) -> Any:
+    """Ordering by the id an export shows puts records in the same order in an export and in the export of its
+    import, whichever ids they have in each database (on SQLite the id text has no dashes, which sorts alike)."""
+    return func.coalesce(table.c.external_id, cast(table.c.id, String))
+
+
+class SqlMoving:
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._conn = connection
+
+    # ------------------------------------------------------------------------------------------ export
+    def count(self, kind: str) -> int:
+        source: Any = TABLES[Kind(kind)]
+        if kind == Kind.QUOTES:  # one row per line
+            source = t.quotes.outerjoin(t.quote_lines, t.quote_lines.c.quote_id == t.quotes.c.id)
+        return int(self._conn().execute(select(func.count()).select_from(source)).scalar_one())
+
+    def export_rows(self, kind: str) -> Iterator[dict[str, Any]]:
+        match Kind(kind):
+            case Kind.ACCOUNTS | Kind.COMPETITORS as simple:
+                return self._catalogue(TABLES[simple])
+            case Kind.CLOSE_REASONS:
+                return self._close_reasons()
+            case Kind.OPPORTUNITIES:
+                return self._opportunities()
+            case Kind.QUOTES:
+                return self._quotes()
+            case Kind.CLOSES:
+                return self._closes()
+
+    def _stream(self, query: Select[Any]) -> Iterator[dict[str, Any]]:
+        result = self._conn().execution_options(stream_results=True, yield_per=STREAM).execute(query)
+        for row in result:
+            yield dict(row._mapping)
+
+    def _catalogue(self, table: Table) -> Iterator[dict[str, Any]]:
+        c = table.c
+        query = select(c.id, c.external_id, c.name, c.created_at).order_by(c.created_at, _exported_id(table))
+        for row in self._stream(query):
+            yield {
+                "external_id": _ref(row["external_id"], row["id"]),
+                "name": row["name"],
+                "created_at": row["created_at"],
+            }
+
+    def _close_reasons(self) -> Iterator[dict[str, Any]]:
+        c = t.close_reasons.c
+        query = select(c.id, c.external_id, c.outcome, c.name, c.active, c.created_at).order_by(
+            c.created_at, _exported_id(t.close_reasons)
+        )
+        for row in self._stream(query):
+            yield {
+                "external_id": _ref(row["external_id"], row["id"]),
+                "outcome": row["outcome"],
+                "name": row["name"],
+                "active": row["active"],
+                "created_at": row["created_at"],
+            }
+
+    def _opportunities(self) -> Iterator[dict[str, Any]]:
+        o, a, u = t.opportunities.c, t.accounts.c, t.users.c
+        query = (
+            select(
+                o.id,
+                o.external_id,
+                o.name,
+                a.id.label("account_id"),
+                a.external_id.label("account_external"),
+                o.currency,
+                o.estimated_revenue,
+                o.estimated_close_date,
+                o.description,
+                u.name.label("owner"),
+                o.state,
+                o.status_reason,
+                o.actual_revenue,
+                o.actual_close_date,
+                o.created_at,
+            )
+            .join(t.accounts, a.id == o.account_id)
+            .join(t.users, u.id == o.owner_id)
+            .order_by(o.created_at, _exported_id(t.opportunities))
+        )
+        for row in self._stream(query):
+            yield {
+                "external_id": _ref(row["external_id"], row["id"]),
+                "name": row["name"],
+                "account_external_id": _ref(row["account_external"], row["account_id"]),
+                "currency": row["currency"],
+                "estimated_revenue": row["estimated_revenue"],
+                "estimated_close_date": row["estimated_close_date"],
+                "description": row["description"],
+                "owner": row["owner"],
+                "state": row["state"],
+                "status_reason": row["status_reason"],
+                "actual_revenue": row["actual_revenue"],
+                "actual_close_date": row["actual_close_date"],
+                "created_at": row["created_at"],
+            }
+
+    def _quotes(self) -> Iterator[dict[str, Any]]:
+        q, o, ln = t.quotes.c, t.opportunities.c, t.quote_lines.c
+        query = (
+            select(
+                q.id,
+                q.external_id,
+                o.id.label("opportunity_id"),
+                o.external_id.label("opportunity_external"),
+                q.number,
+                q.revision,
+                q.name,
+                q.state,
+                q.status_reason,
+                q.valid_until,
+                q.closed_on,
+                q.close_description,
+                q.total_amount,
+                q.created_at,
+                ln.position,
+                ln.description.label("line_description"),
+                ln.quantity,
+                ln.unit_price,
+                ln.amount,
+            )
+            .join(t.opportunities, o.id == q.opportunity_id)
+            .outerjoin(t.quote_lines, ln.quote_id == q.id)
+            .order_by(o.created_at, _exported_id(t.opportunities), q.number, q.revision, ln.position)
+        )
+        for row in self._stream(query):
+            has_line = row["position"] is not None
+            yield {
+                "external_id": _ref(row["external_id"], row["id"]),
+                "opportunity_external_id": _ref(row["opportunity_external"], row["opportunity_id"]),
+                "number": row["number"],
+                "revision": row["revision"],
+                "name": row["name"],
+                "state": row["state"],
+                "status_reason": row["status_reason"],
+                "valid_until": row["valid_until"],
+                "closed_on": row["closed_on"],
+                "close_description": row["close_description"],
+                "total_amount": row["total_amount"],
+                "created_at": row["created_at"],
+                "line": row["position"] + 1 if has_line else None,
+                "line_description": row["line_description"],
+                "line_quantity": row["quantity"],
+                "line_unit_price": row["unit_price"],
+                "line_amount": row["amount"],
+            }
+
+    def _closes(self) -> Iterator[dict[str, Any]]:
+        c, o = t.opportunity_closes.c, t.opportunities.c
+        reason, competitor, won = (
+            t.close_reasons.alias("reason"),
+            t.competitors.alias("competitor"),
+            t.quotes.alias("won"),
+        )
+        closer, reopener = t.users.alias("closer"), t.users.alias("reopener")
+        query = (
+            select(
+                c.id,
+                c.external_id,
+                o.id.label("opportunity_id"),
+                o.external_id.label("opportunity_external"),
+                c.outcome,
+                c.status_reason,
+                reason.c.id.label("reason_id"),
+                reason.c.external_id.label("reason_external"),
+                c.close_date,
+                c.actual_revenue,
+                c.currency,
+                competitor.c.id.label("competitor_id"),
+                competitor.c.external_id.label("competitor_external"),
+                c.description,
+                won.c.id.label("won_id"),
+                won.c.external_id.label("won_external"),
+                closer.c.name.label("closed_by"),
+                c.closed_at,
+                c.reopened_at,
+                reopener.c.name.label("reopened_by"),
+                c.reopen_reason,
+            )
+            .join(t.opportunities, o.id == c.opportunity_id)
+            .outerjoin(reason, reason.c.id == c.close_reason_id)
+            .outerjoin(competitor, competitor.c.id == c.competitor_id)
+            .outerjoin(won, won.c.id == c.won_quote_id)
+            .outerjoin(closer, closer.c.id == c.closed_by)
+            .outerjoin(reopener, reopener.c.id == c.reopened_by)
+            .order_by(o.created_at, _exported_id(t.opportunities), c.closed_at, _exported_id(t.opportunity_closes))
+        )
+        for row in self._stream(query):
+            yield {
+                "external_id": _ref(row["external_id"], row["id"]),
+                "opportunity_external_id": _ref(row["opportunity_external"], row["opportunity_id"]),
+                "outcome": row["outcome"],
+                "status_reason": row["status_reason"],
+                "close_reason_external_id": _ref(row["reason_external"], row["reason_id"]),
+                "close_date": row["close_date"],
+                "actual_revenue": row["actual_revenue"],
+                "currency": row["currency"],
+                "competitor_external_id": _ref(row["competitor_external"], row["competitor_id"]),
+                "description": row["description"],
+                "won_quote_external_id": _ref(row["won_external"], row["won_id"]),
+                "closed_by": row["closed_by"],
+                "closed_at": row["closed_at"],
+                "reopened_at": row["reopened_at"],
+                "reopened_by": row["reopened_by"],
+                "reopen_reason": row["reopen_reason"],
+            }
+
+    # ------------------------------------------------------------------------------------------ import
+    def find(self, kind: str, refs: Collection[str]) -> dict[str, dict[str, Any]]:
+        table = TABLES[Kind(kind)]
+        conn = self._conn()
+        wanted = sorted(set(refs))
+        found: dict[str, dict[str, Any]] = {}
+        for batch in _batches(wanted):
+            for row in conn.execute(select(table).where(table.c.external_id.in_(batch))):
+                found[row.external_id] = dict(row._mapping)
+        by_id: dict[UUID, str] = {}
+        for ref in wanted:
+            if ref not in found:
+                try:
+                    by_id[UUID(ref)] = ref
+                except ValueError:
+                    continue
+        for batch in _batches(list(by_id)):
+            for row in conn.execute(select(table).where(table.c.id.in_(batch))):
+                found[by_id[row.id]] = dict(row._mapping)
+        return found
+
+    def user_ids(self, names: Collection[str]) -> dict[str, UUID]:
+        found: dict[str, UUID] = {}
+        for batch in _batches(sorted(set(names))):
+            for row in self._conn().execute(select(t.users.c.name, t.users.c.id).where(t.users.c.name.in_(batch))):
+                found[row.name] = row.id
+        return found
+
+    def add_accounts(self, accounts: Sequence[tuple[Account, str]]) -> None:
+        rows = [
+            {
+                "id": account.id,
+                "name": account.name,
+                "external_id": external_id,
+                "created_at": account.created_at,
+                "updated_at": account.updated_at,
+            }
+            for account, external_id in accounts
+        ]
+        if rows:
+            self._conn().execute(insert(t.accounts), rows)
+
+    def add_opportunities(self, opportunities: Sequence[tuple[Opportunity, str]]) -> None:
+        rows = [
+            {**opportunity_row(opportunity), "external_id": external_id} for opportunity, external_id in opportunities
+        ]
+        if rows:
+            self._conn().execute(insert(t.opportunities), rows)
+
+    def set_external_id(self, kind: str, record_id: UUID, external_id: str) -> None:
+        table = TABLES[Kind(kind)]
+        self._conn().execute(update(table).where(table.c.id == record_id).values(external_id=external_id))
+
+    def taken_quote_numbers(self, numbers: Collection[str]) -> set[tuple[str, int]]:
+        taken: set[tuple[str, int]] = set()
+        for batch in _batches(sorted(set(numbers))):
+            query = select(t.quotes.c.number, t.quotes.c.revision).where(t.quotes.c.number.in_(batch))
+            taken.update((row.number, row.revision) for row in self._conn().execute(query))
+        return taken
+
+    def keep_quote_numbers_above(self, number: int) -> None:
+        counter = t.quote_numbers.c
+        self._conn().execute(
+            update(t.quote_numbers).where(counter.id == 1, counter.last_number < number).values(last_number=number)
+        )
