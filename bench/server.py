@@ -1,7 +1,5 @@
-"""Running the app as production would: uvicorn worker processes, uvloop + httptools, no access log.
-
-    uvicorn dealdesk.web.app:create_app --factory --host 127.0.0.1 --port 8000 --workers 2 \\
-        --loop uvloop --http httptools --no-access-log
+"""Running the app as production would: `dealdesk serve --workers 2` (uvicorn on uvloop + httptools, no access
+log, a SO_REUSEPORT listening socket per worker process; see dealdesk/web/serving.py).
 
 The server's worker processes are found through /proc, for their CPU time and peak RSS (VmHWM)."""
 
@@ -27,26 +25,17 @@ def free_port() -> int:
         return port
 
 
-def uvicorn_command(port: int, workers: int) -> list[str]:
+def serve_command(port: int, workers: int) -> list[str]:
+    """`dealdesk serve`: uvicorn with uvloop, httptools, no access log and a SO_REUSEPORT socket per worker."""
     return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        os.environ.get("BENCH_APP", "dealdesk.web.app:create_app"),
-        "--factory",
+        str(Path(sys.executable).with_name("dealdesk")),
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
     ]
 
 
@@ -103,11 +92,11 @@ def start(database_url: str, *, workers: int, log: Path) -> Server:
     port = free_port()
     env = {**os.environ, "DEALDESK_DATABASE_URL": database_url}
     with log.open("wb") as out:
-        process = subprocess.Popen(uvicorn_command(port, workers), env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(serve_command(port, workers), env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"dealdesk serve exited with {process.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=2) as answer:
                 if answer.status == 200:
@@ -116,8 +105,10 @@ def start(database_url: str, *, workers: int, log: Path) -> Server:
             pass
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"uvicorn did not answer within 60 s:\n{log.read_text()}")
+            raise RuntimeError(f"dealdesk serve did not answer within 60 s:\n{log.read_text()}")
         time.sleep(0.2)
+    if workers == 1:  # the server runs in its own process
+        return Server(process=process, port=port, workers=[process.pid])
     # Wait until every worker process is up (each imports the app before serving).
     pids: list[int] = []
     while time.monotonic() < deadline:
@@ -125,7 +116,7 @@ def start(database_url: str, *, workers: int, log: Path) -> Server:
         if len(pids) >= workers:
             break
         time.sleep(0.2)
-    return Server(process=process, port=port, workers=pids if workers > 1 else [process.pid])
+    return Server(process=process, port=port, workers=pids)
 
 
 def _is_worker(pid: int) -> bool:

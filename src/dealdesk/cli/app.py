@@ -76,12 +76,16 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (stateless; share the database)")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes, about one per core (stateless; share the database)")
+    ] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs CPU; a proxy can log instead)")] = False,
 ) -> None:
-    """Serve the web UI and the JSON API (docs at /docs)."""
-    import uvicorn
+    """Serve the web UI and the JSON API (docs at /docs) with the production settings: uvloop, httptools, and a
+    listening socket per worker so that the kernel spreads connections over the workers."""
+    from dealdesk.web.serving import serve as serve_app
 
-    uvicorn.run("dealdesk.web.app:create_app", factory=True, host=host, port=port, workers=workers)
+    raise typer.Exit(serve_app(host, port, workers=workers, access_log=access_log))
 
 
 @app.command()

@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert, Update
 
+from dealdesk.db.direct import Direct
+
 _UPDATES: dict[Table, Update] = {}
 _INSERTS: dict[Table, Insert] = {}
 KEY = "pk_"
@@ -61,6 +63,41 @@ def _update_from_arrays(table: Table, names: tuple[str, ...]) -> Update:
     return statement
 
 
+_DIRECT: dict[Any, Direct] = {}
+
+
+def _direct(statement: Any) -> Direct:
+    """The statement as run straight on the driver (db/direct.py); kept-back statements are built once, so this
+    compiles each once per set of columns."""
+    found = _DIRECT.get(statement)
+    if found is None:
+        found = _DIRECT[statement] = Direct(statement)
+    return found
+
+
+COPY_FROM = 64
+"""From this many rows, a kept-back INSERT goes out on PostgreSQL as COPY … FROM STDIN rather than an executemany
+(a bulk close's close records and audit entries): the rows stream in one go instead of one statement each."""
+
+
+def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """COPY the rows into the table, each value made ready by its column type as an INSERT would."""
+    names = list(rows[0])
+    dialect = conn.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    with driver.cursor().copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if process is None else process(value)
+                    for value, process in zip(row.values(), processors, strict=True)
+                ]
+            )
+
+
 def _insert_into(table: Table) -> Insert:
     statement = _INSERTS.get(table)
     if statement is None:
@@ -72,7 +109,7 @@ class BatchedWrites:
     """The writes kept back in the current transaction of one unit of work."""
 
     def __init__(self) -> None:
-        self._groups: dict[Hashable, tuple[Any, list[dict[str, Any]], Table | None]] = {}
+        self._groups: dict[Hashable, tuple[Any, list[dict[str, Any]], Table | None, Table | None]] = {}
         self._rows: set[tuple[str, Hashable]] = set()
         self._conn: Connection | None = None
 
@@ -106,7 +143,13 @@ class BatchedWrites:
         written again in the same transaction (audit entries)."""
         statement = _insert_into(table)
         for row in rows:
-            self.add((table.name, "insert", *row), statement, row, row=(table.name, row["id"]) if tracked else None)
+            self.add(
+                (table.name, "insert", *row),
+                statement,
+                row,
+                row=(table.name, row["id"]) if tracked else None,
+                inserts=table,
+            )
 
     def add(
         self,
@@ -116,10 +159,11 @@ class BatchedWrites:
         *,
         row: tuple[str, Hashable] | None,
         updates: Table | None = None,
+        inserts: Table | None = None,
     ) -> None:
         """Keep back one execution of `statement`; executions with the same `key` go out as one executemany.
         `row` names the row written, if a later write of it must wait for this one; `updates` is the table of an
-        UPDATE by id, so that many of them can go out as one statement."""
+        UPDATE by id and `inserts` that of a plain INSERT, so that many of them can go out as one statement."""
         if self._conn is None:
             raise RuntimeError("no transaction: use `with uow.transaction():`")
         if row is not None:
@@ -128,7 +172,7 @@ class BatchedWrites:
             self._rows.add(row)
         group = self._groups.get(key)
         if group is None:
-            self._groups[key] = (statement, [parameters], updates)
+            self._groups[key] = (statement, [parameters], updates, inserts)
         else:
             group[1].append(parameters)
 
@@ -143,18 +187,21 @@ class BatchedWrites:
         groups = list(self._groups.values())
         self.clear()
         if conn.dialect.name != "postgresql":
-            for statement, parameters, _ in groups:
+            for statement, parameters, _, _ in groups:
                 conn.execute(statement, parameters)
             return
         driver = conn.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
         try:
+            for _, parameters, _, inserted in groups:
+                if inserted is not None and len(parameters) >= COPY_FROM:
+                    _copy_rows(conn, inserted, parameters)
             with driver.pipeline():
-                for statement, parameters, table in groups:
-                    if table is not None and len(parameters) > 1:
+                for statement, parameters, updated, inserted in groups:
+                    if updated is not None and len(parameters) > 1:
                         arrays = {name: [row[name] for row in parameters] for name in parameters[0]}
-                        conn.execute(_update_from_arrays(table, tuple(n for n in arrays if n != KEY)), arrays)
-                    else:
-                        conn.execute(statement, parameters)
+                        _direct(_update_from_arrays(updated, tuple(n for n in arrays if n != KEY))).run(conn, [arrays])
+                    elif inserted is None or len(parameters) < COPY_FROM:
+                        _direct(statement).run(conn, parameters)
         except psycopg.Error as error:  # raised when the pipeline syncs, outside SQLAlchemy's own wrapping
             raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error

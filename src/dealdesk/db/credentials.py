@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
+from dealdesk.db.direct import Direct
 from dealdesk.domain.access import Actor
 from dealdesk.domain.states import Role
 from dealdesk.services.ports import Session
@@ -19,7 +20,7 @@ from dealdesk.services.ports import Session
 _u = t.users.c
 _tok = t.api_tokens.c
 _ses = t.web_sessions.c
-_TOKEN_ACTOR = (
+_TOKEN_ACTOR = Direct(
     select(_u.id, _u.name, _u.role)
     .join_from(t.api_tokens, t.users, _tok.user_id == _u.id)
     .where(
@@ -29,7 +30,7 @@ _TOKEN_ACTOR = (
         _u.active.is_(True),
     )
 )
-_SESSION = (
+_SESSION = Direct(
     select(_u.id, _u.name, _u.role, _ses.csrf_token)
     .join_from(t.web_sessions, t.users, _ses.user_id == _u.id)
     .where(_ses.digest == bindparam("digest"), _ses.expires_at > bindparam("now"), _u.active.is_(True))
@@ -62,7 +63,7 @@ class SqlCredentials:
 
     def actor_for_token(self, digest: str, *, now: datetime) -> Actor | None:
         with self._lone_read() as conn:
-            row = conn.execute(_TOKEN_ACTOR, {"digest": digest, "now": now}).first()
+            row = _TOKEN_ACTOR.first(conn, {"digest": digest, "now": now})
         return Actor(id=row.id, name=row.name, role=Role(row.role)) if row is not None else None
 
     def revoke_tokens(self, user_id: UUID, *, at: datetime) -> int:
@@ -87,7 +88,7 @@ class SqlCredentials:
 
     def session(self, digest: str, *, now: datetime) -> Session | None:
         with self._lone_read() as conn:
-            row = conn.execute(_SESSION, {"digest": digest, "now": now}).first()
+            row = _SESSION.first(conn, {"digest": digest, "now": now})
         if row is None:
             return None
         return Session(actor=Actor(id=row.id, name=row.name, role=Role(row.role)), csrf_token=row.csrf_token)

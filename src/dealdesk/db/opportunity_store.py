@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
 from dealdesk.db.batched_writes import BatchedWrites
+from dealdesk.db.direct import Direct
 from dealdesk.db.engine import UNICODE_LOWER
 from dealdesk.db.mapping import (
     changed,
@@ -34,15 +35,18 @@ from dealdesk.services.ports import OpportunityFilter, Page
 # Statements are built once: building a SELECT per call costs more Python time than running it.
 _opp = t.opportunities
 _SELECT = select(_opp).where(_opp.c.id == bindparam("id"))
-_SELECT_FOR_UPDATE = _SELECT.with_for_update()
+_GET = Direct(_SELECT)
+_LOCK = Direct(_SELECT.with_for_update())
 _EXISTS = select(_opp.c.id).where(_opp.c.id == bindparam("id"))
-_QUOTES = (
+_QUOTES = Direct(
     select(t.quotes)
     .where(t.quotes.c.opportunity_id == bindparam("id"))
     .order_by(t.quotes.c.number, t.quotes.c.revision)
 )
-_STANDING_CLOSE = select(t.opportunity_closes).where(
-    t.opportunity_closes.c.opportunity_id == bindparam("id"), t.opportunity_closes.c.reopened_at.is_(None)
+_STANDING_CLOSE = Direct(
+    select(t.opportunity_closes).where(
+        t.opportunity_closes.c.opportunity_id == bindparam("id"), t.opportunity_closes.c.reopened_at.is_(None)
+    )
 )
 _SELECT_MANY_FOR_UPDATE = (
     select(_opp).where(_opp.c.id.in_(bindparam("ids", expanding=True))).order_by(_opp.c.id).with_for_update()
@@ -99,21 +103,22 @@ class SqlOpportunities:
 
     # --------------------------------------------------------------------------------------- loading
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
-        return self._load(_SELECT_FOR_UPDATE, opportunity_id, lines_of=lines_of)
+        return self._load(_LOCK, opportunity_id, lines_of=lines_of)
 
     def get(self, opportunity_id: UUID) -> Opportunity:
-        return self._load(_SELECT, opportunity_id, lines_of=None)
+        return self._load(_GET, opportunity_id, lines_of=None)
 
     def exists(self, opportunity_id: UUID) -> bool:
         return self._conn().execute(_EXISTS, {"id": opportunity_id}).first() is not None
 
-    def _load(self, statement: Any, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None) -> Opportunity:
+    def _load(self, statement: Direct, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None) -> Opportunity:
         conn = self._conn()
-        row = conn.execute(statement, {"id": opportunity_id}).first()
+        key = {"id": opportunity_id}
+        row = statement.first(conn, key)
         if row is None:
             raise NotFound("opportunity", opportunity_id)
         opportunity = opportunity_from(row)
-        opportunity.quotes = [quote_from(q) for q in conn.execute(_QUOTES, {"id": opportunity_id})]
+        opportunity.quotes = [quote_from(q) for q in _QUOTES.rows(conn, key)]
         if lines_of:
             by_quote: dict[UUID, list[Any]] = {}
             for line in conn.execute(_LINES, {"ids": list(lines_of)}):
@@ -122,7 +127,7 @@ class SqlOpportunities:
                 if quote.id in lines_of:
                     quote.lines = tuple(by_quote.get(quote.id, ()))
         if opportunity.state is not OpportunityState.OPEN:
-            close = conn.execute(_STANDING_CLOSE, {"id": opportunity_id}).first()
+            close = _STANDING_CLOSE.first(conn, key)
             opportunity.standing_close = close_from(close) if close is not None else None
         self._remember(opportunity)
         return opportunity
@@ -171,16 +176,18 @@ class SqlOpportunities:
         if gone:
             self._conn().execute(delete(t.quote_lines).where(t.quote_lines.c.quote_id.in_(gone)))
             self._conn().execute(delete(t.quotes).where(t.quotes.c.id.in_(gone)))
-        new_quotes = [q for q in opportunity.quotes if q.id not in snapshot.quotes]
+        rows = {q.id: quote_row(q) for q in opportunity.quotes}  # also the next snapshot
+        new_quotes = [rows[q.id] for q in opportunity.quotes if q.id not in snapshot.quotes]
         if new_quotes:
-            self._conn().execute(insert(t.quotes), [quote_row(q) for q in new_quotes])
+            self._conn().execute(insert(t.quotes), new_quotes)
         for quote in opportunity.quotes:
             if quote.id in snapshot.quotes:
-                diff = changed(snapshot.quotes[quote.id], quote_row(quote))
+                diff = changed(snapshot.quotes[quote.id], rows[quote.id])
                 if diff:
                     self._writes.update(t.quotes, quote.id, diff)
             if quote.lines_changed:
                 self._write_lines(self._conn(), quote)
+                quote.lines_changed = False
         contract = opportunity.new_contract
         if contract is not None:
             conn = self._conn()
@@ -203,17 +210,25 @@ class SqlOpportunities:
             if contract.lines:
                 conn.execute(insert(t.contract_lines), line_rows("contract_id", contract.id, contract.lines))
             opportunity.new_contract = None
-        diff = changed(snapshot.opportunity, opportunity_row(opportunity))
+        row = opportunity_row(opportunity)
+        diff = changed(snapshot.opportunity, row)
         if diff:
             self._writes.update(_opp, opportunity.id, diff)
+        closes: dict[UUID, tuple[OpportunityClose, dict[str, Any]]] = {}
+        standing = opportunity.standing_close
         for record, loaded in snapshot.closes.values():
-            record_diff = changed(loaded, close_row(record))
+            record_row = close_row(record)
+            record_diff = changed(loaded, record_row)
             if record_diff:
                 self._writes.update(t.opportunity_closes, record.id, record_diff)
-        standing = opportunity.standing_close
+            if standing is not None and record.id == standing.id:
+                closes[record.id] = (standing, record_row)
         if standing is not None and standing.id not in snapshot.closes:
-            self._writes.insert(t.opportunity_closes, [close_row(standing)])
-        self._remember(opportunity)
+            standing_row = close_row(standing)
+            self._writes.insert(t.opportunity_closes, [standing_row])
+            closes[standing.id] = (standing, standing_row)
+        # What was just written is what the next save compares with (as `_remember` would make it, once more).
+        self._snapshots[opportunity.id] = _Snapshot(opportunity=row, quotes=rows, closes=closes)
 
     @staticmethod
     def _write_lines(conn: Connection, quote: Quote) -> None:

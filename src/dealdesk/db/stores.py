@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
 from dealdesk.db.batched_writes import BatchedWrites
+from dealdesk.db.direct import Direct
 from dealdesk.db.mapping import (
     account_from,
     close_from,
@@ -331,11 +332,13 @@ class SqlAudit:
 
 
 _idem = t.idempotency_keys.c
-_IDEMPOTENCY_FIND = select(_idem.fingerprint, _idem.status_code, _idem.body).where(
-    _idem.user_id == bindparam("user_id"),
-    _idem.scope == bindparam("scope"),
-    _idem.key == bindparam("key"),
-    _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
+_IDEMPOTENCY_FIND = Direct(
+    select(_idem.fingerprint, _idem.status_code, _idem.body).where(
+        _idem.user_id == bindparam("user_id"),
+        _idem.scope == bindparam("scope"),
+        _idem.key == bindparam("key"),
+        _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
+    )
 )
 
 
@@ -360,18 +363,14 @@ class SqlIdempotency:
         self._writes = writes
 
     def find(self, request: IdempotencyRequest) -> tuple[str, StoredAnswer] | None:
-        row = (
-            self._conn()
-            .execute(
-                _IDEMPOTENCY_FIND,
-                {
-                    "user_id": request.user_id,
-                    "scope": request.scope,
-                    "key": request.key,
-                    "fresh_after": self._now() - IDEMPOTENCY_TTL,
-                },
-            )
-            .first()
+        row = _IDEMPOTENCY_FIND.first(
+            self._conn(),
+            {
+                "user_id": request.user_id,
+                "scope": request.scope,
+                "key": request.key,
+                "fresh_after": self._now() - IDEMPOTENCY_TTL,
+            },
         )
         if row is None:
             return None

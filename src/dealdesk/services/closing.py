@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
@@ -18,7 +18,7 @@ from dealdesk.services.opportunities import save
 from dealdesk.services.ports import Page, UnitOfWork
 from dealdesk.services.references import check_close_references
 
-BULK_BATCH = 100
+BULK_BATCH = 500
 """Opportunities per transaction in a bulk close."""
 
 
@@ -213,33 +213,11 @@ def _batches(ids: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
         yield ids[start : start + size]
 
 
-@runtime_checkable
-class _LocksInBatches(Protocol):
-    """A repository that locks and loads a batch of aggregates in a few statements (db/opportunity_store.py)."""
-
-    def lock_many(self, opportunity_ids: Sequence[UUID]) -> dict[UUID, Opportunity]: ...
-
-
-def _lock_batch(uow: UnitOfWork, ids: Sequence[UUID]) -> dict[UUID, Opportunity]:
-    """The batch's deals that exist, locked in id order so that two bulk closes over overlapping sets cannot
-    deadlock."""
-    repository = uow.opportunities
-    if isinstance(repository, _LocksInBatches):
-        return repository.lock_many(ids)
-    found = {}
-    for opportunity_id in ids:
-        try:
-            found[opportunity_id] = repository.lock(opportunity_id)
-        except NotFound:
-            continue
-    return found
-
-
 def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, *, actor: Actor) -> dict[UUID, BulkRow]:
     rows: dict[UUID, BulkRow] = {}
     ids = sorted(batch)
     with uow.transaction():
-        locked = _lock_batch(uow, ids)
+        locked = uow.opportunities.lock_many(ids)
         # The referenced reason and competitor are the same for every deal: checked once, under the batch's locks
         # (if they fail, each deal checks again, to be refused exactly as a single close would be).
         try:

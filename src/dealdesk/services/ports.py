@@ -82,6 +82,11 @@ class OpportunityRepository(Protocol):
         """Load the aggregate with its row lock held to the end of the transaction. NotFound if missing."""
         ...
 
+    def lock_many(self, opportunity_ids: Sequence[UUID]) -> dict[UUID, Opportunity]:
+        """Several aggregates (without quote lines) under their row locks, taken in id order so that two batches over
+        overlapping deals cannot deadlock. Ids that name no deal are left out."""
+        ...
+
     def get(self, opportunity_id: UUID) -> Opportunity:
         """Load the aggregate for reading, with quotes (no lines) and its standing close."""
         ...

@@ -24,15 +24,23 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared: int | None = None
+        chunked = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
+            if name == b"transfer-encoding":
+                chunked = True
+            elif name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
+                    declared = None
+                if declared is not None and declared > self.max_bytes:
                     await self._refuse(send)
                     return
+        if declared is not None and declared >= 0 and not chunked:
+            # The HTTP server reads exactly Content-Length bytes as the body: nothing more to count.
+            await self.app(scope, receive, send)
+            return
         seen = 0
         started = False
 
