@@ -73,11 +73,10 @@ def _compile(statement: Executable, dialect: Dialect, names: tuple[str, ...]) ->
 def _result_processors(
     compiled: _Compiled, dialect: Dialect, description: Sequence[Any]
 ) -> tuple[tuple[str, Processor | None], ...]:
-    if compiled.results is None:
-        compiled.results = tuple(
-            (name, type_.dialect_impl(dialect).result_processor(dialect, column.type_code))
-            for (name, type_), column in zip(compiled.columns, description, strict=True)
-        )
+    compiled.results = tuple(
+        (name, type_.dialect_impl(dialect).result_processor(dialect, column.type_code))
+        for (name, type_), column in zip(compiled.columns, description, strict=True)
+    )
     return compiled.results
 
 
@@ -124,7 +123,9 @@ class Direct:
         with _wrapped(self.statement, bound):
             cursor = driver.execute(compiled.sql, bound)
             found = cursor.fetchall()
-        results = _result_processors(compiled, conn.dialect, cursor.description or ())
+        results = compiled.results
+        if results is None:  # the description is built anew on each call: read it once
+            results = _result_processors(compiled, conn.dialect, cursor.description or ())
         return [
             DirectRow(
                 (name, value if process is None or value is None else process(value))
