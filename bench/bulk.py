@@ -85,6 +85,47 @@ def run_cli(db: BenchDb, count: int, work: Path, *, close_date: date) -> BulkRun
     return BulkRun(rows=count, seconds=seconds, peak_rss_kb=usage.ru_maxrss, closed=closed, refused=refused)
 
 
+@dataclass(frozen=True)
+class ExportRun:
+    rows: int
+    seconds: float
+    peak_rss_kb: int
+
+
+def run_export(db: BenchDb, kind: str, work: Path) -> ExportRun:
+    """`dealdesk export KIND FILE` as a child process: its wall time, peak RSS and the data rows it wrote."""
+    target = work / f"export_{kind}_{db.schema}.csv"
+    env = {**os.environ, "DEALDESK_DATABASE_URL": db.url, "DEALDESK_DEFAULT_USER": db.actor.name}
+    started = time.perf_counter()
+    with (work / f"export_{kind}.log").open("wb") as log:
+        command = [*_cli(), "export", kind, str(target)]
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"export exited {status}: {(work / f'export_{kind}.log').read_text()[-2000:]}")
+    with target.open(newline="") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1
+    target.unlink()
+    return ExportRun(rows=rows, seconds=seconds, peak_rss_kb=usage.ru_maxrss)
+
+
+def run_copy_out(db: BenchDb, table: str, work: Path) -> float:
+    """Seconds for PostgreSQL's own `COPY table TO STDOUT (FORMAT csv, HEADER)` into a file: the export's ceiling."""
+    target = work / f"copy_{table}.csv"
+    started = time.perf_counter()
+    with (
+        psycopg.connect(_libpq_url(db), options=f"-c search_path={db.schema}") as conn,
+        target.open("wb") as out,
+        conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT csv, HEADER)") as copy,
+    ):
+        for block in copy:
+            out.write(block)
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return seconds
+
+
 def _libpq_url(db: BenchDb) -> str:
     assert db.admin_url is not None
     url = make_url(db.admin_url)

@@ -412,6 +412,9 @@ class BulkFigures:
     small: bulk.BulkRun | None = None
     large: bulk.BulkRun | None = None
     set_based_s: float | None = None
+    export_small: bulk.ExportRun | None = None
+    export_large: bulk.ExportRun | None = None
+    copy_out_s: float | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -428,6 +431,14 @@ def bulk_closes(url: str, sizes: Sizes, work: Path, close_date: date) -> BulkFig
             if run.closed != count or left:
                 figures.errors.append(f"bulk-close {count}: {run.closed} closed, {run.refused} refused, {left} open")
             setattr(figures, slot, run)
+            log(f"  dealdesk export quotes, {2 * count:,} rows")
+            exported = bulk.run_export(db, "quotes", work)
+            if exported.rows != 2 * count:
+                figures.errors.append(f"export {count}: {exported.rows} quotes written, {2 * count} expected")
+            setattr(figures, f"export_{slot}", exported)
+            if slot == "large":
+                log(f"  COPY quotes TO STDOUT reference, {2 * count:,} rows")
+                figures.copy_out_s = bulk.run_copy_out(db, "quotes", work)
         except Exception as error:
             traceback.print_exc(file=sys.stderr)
             figures.errors.append(f"bulk-close {count}: {error}")
@@ -696,6 +707,29 @@ def bulk_rows(f: BulkFigures, sizes: Sizes) -> list[Row]:
             _f(peak_small, 1),
             _ratio(peak_large, peak_small),
             "flat (<= 1.25)" + _met(flat),
+        )
+    )
+    exported, exported_small = f.export_large, f.export_small
+    rows.append(
+        Row(
+            f"export CLI, quotes, {2 * sizes.bulk_large:,} rows: s",
+            _f(exported.seconds if exported else None, 1),
+            "COPY quotes TO STDOUT (csv) into a file: s",
+            _f(f.copy_out_s, 1),
+            _ratio(exported.seconds if exported else None, f.copy_out_s),
+        )
+    )
+    export_peak = exported.peak_rss_kb / 1024 if exported else None
+    export_peak_small = exported_small.peak_rss_kb / 1024 if exported_small else None
+    export_flat = export_peak / export_peak_small <= 1.25 if export_peak and export_peak_small else None
+    rows.append(
+        Row(
+            f"export CLI peak RSS, {2 * sizes.bulk_large:,} quotes: MB",
+            _f(export_peak, 1),
+            f"peak RSS, {2 * sizes.bulk_small:,} quotes: MB",
+            _f(export_peak_small, 1),
+            _ratio(export_peak, export_peak_small),
+            "flat (<= 1.25)" + _met(export_flat),
         )
     )
     for error in f.errors:

@@ -36,12 +36,16 @@ ROWS = [
     "bulk-close CLI, 1,000 deals: s",
     "bulk-close CLI, 100 deals: s",
     "bulk-close peak RSS, 1,000 deals: MB",
+    "export CLI, quotes, 2,000 rows: s",
+    "export CLI peak RSS, 2,000 quotes: MB",
 ]
 REFERENCES = [
     "pgbench simple, 16 clients: tps",
     "pgbench -M prepared, 16 clients: tps",
     "raw sqlite3, 1 writer: tx/s",
     "set-based SQL, 1,000 deals: s",
+    "COPY quotes TO STDOUT (csv) into a file: s",
+    "peak RSS, 200 quotes: MB",
 ]
 
 
