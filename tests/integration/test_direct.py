@@ -98,3 +98,36 @@ def test_column_defaults_computed_in_python_are_refused_direct_and_filled_in_thr
         else:  # SQLite runs every Direct statement through SQLAlchemy, which computes `active`
             Direct(insert(t.users)).run(conn, [user])
             assert conn.execute(select(t.users.c.active).where(t.users.c.id == user["id"])).scalar_one() is True
+
+
+def test_an_audit_entry_written_direct_is_stored_exactly_as_through_sqlalchemy(engine: Engine) -> None:
+    audit = t.audit_entries
+    at = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+
+    def entry() -> dict[str, Any]:
+        return {
+            "id": uuid4(),
+            "seq": 1,
+            "at": at,
+            "user_id": uuid4(),
+            "record_type": "opportunity_close",
+            "record_id": uuid4(),
+            "opportunity_id": None,
+            "action": "create",
+            "before": None,  # JSON null, not SQL NULL, as SQLAlchemy stores it
+            "after": {"outcome": "won", "actual_revenue": "10.00"},
+        }
+
+    direct, through_sqlalchemy = entry(), entry()
+    stored = select(
+        audit.c.before.is_(None).label("before_is_sql_null"),
+        audit.c.opportunity_id.is_(None).label("opportunity_is_sql_null"),
+        audit.c.after,
+        audit.c.at,
+    ).where(audit.c.id == bindparam("id"))
+    with engine.begin() as conn:
+        Direct(_insert_into(audit)).run(conn, [direct])
+        conn.execute(_insert_into(audit), [through_sqlalchemy])
+        seen = {row["id"]: tuple(conn.execute(stored, {"id": row["id"]}).one()) for row in (direct, through_sqlalchemy)}
+        conn.rollback()
+    assert seen[direct["id"]] == seen[through_sqlalchemy["id"]]

@@ -110,7 +110,8 @@ class Direct:
             value = params.get(name, default)
             if value is _REQUIRED:
                 raise KeyError(f"no value for the bind parameter {name!r}")
-            bound[name] = value if process is None or value is None else process(value)
+            # None goes through the processor too, as in SQLAlchemy: a JSON column stores None as JSON null.
+            bound[name] = value if process is None else process(value)
         return bound
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
@@ -128,7 +129,7 @@ class Direct:
             results = _result_processors(compiled, conn.dialect, cursor.description or ())
         return [
             DirectRow(
-                (name, value if process is None or value is None else process(value))
+                (name, value if process is None else process(value))
                 for (name, process), value in zip(results, row, strict=True)
             )
             for row in found
