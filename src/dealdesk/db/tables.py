@@ -191,7 +191,7 @@ contract_lines = Table(
 def _report_indexes() -> list[Index]:
     """The win/loss report's scans (migrations 0004 and 0005): one currency's standing closes by close date, carrying
     what the report reads so PostgreSQL answers from the index alone; standing closes by close date (the count by
-    currency); by owner or account and close date; reopened ones apart."""
+    currency); by owner or account and close date; reopened ones apart, by currency, owner or account."""
     standing, reopened = text("reopened_at IS NULL"), text("reopened_at IS NOT NULL")
     grouped = [
         "outcome",
@@ -222,17 +222,30 @@ def _report_indexes() -> list[Index]:
                 f"ix_opportunity_closes_standing_{key}_close_date",
                 key,
                 "close_date",
+                postgresql_include=["currency"],
                 postgresql_where=standing,
                 sqlite_where=standing,
             )
             for key in ("owner_id", "account_id")
         ),
         Index(
-            "ix_opportunity_closes_reopened_close_date",
+            "ix_opportunity_closes_reopened_currency_close_date",
+            "currency",
             "close_date",
-            postgresql_include=["currency", "owner_id", "account_id"],
+            postgresql_include=["owner_id", "account_id"],
             postgresql_where=reopened,
             sqlite_where=reopened,
+        ),
+        *(
+            Index(
+                f"ix_opportunity_closes_reopened_{key}_close_date",
+                key,
+                "close_date",
+                postgresql_include=["currency"],
+                postgresql_where=reopened,
+                sqlite_where=reopened,
+            )
+            for key in ("owner_id", "account_id")
         ),
     ]
 

@@ -1,4 +1,4 @@
-"""win/loss report: the grouped scan's index leads with the currency
+"""win/loss report: the grouped scan's index and the reopened count's lead with the currency
 
 The report groups one currency's standing closes at a time. Led by the close date, the covering index made a
 whole-history report read every standing close and throw the other currencies away (30 % of the rows in the
@@ -22,6 +22,18 @@ branch_labels = None
 depends_on = None
 
 STANDING = "reopened_at IS NULL"
+REOPENED = "reopened_at IS NOT NULL"
+OLD_REOPENED = "ix_opportunity_closes_reopened_close_date"
+REOPENED_INDEXES = [
+    ("ix_opportunity_closes_reopened_currency_close_date", ["currency", "close_date"], ["owner_id", "account_id"]),
+    ("ix_opportunity_closes_reopened_owner_id_close_date", ["owner_id", "close_date"], ["currency"]),
+    ("ix_opportunity_closes_reopened_account_id_close_date", ["account_id", "close_date"], ["currency"]),
+]
+"""The reopened count of one currency, optionally of one owner or one account: a close-date-led index made it read
+every reopened close. These partial indexes are written only when a close is reopened."""
+BY_PERSON = ["owner_id", "account_id"]
+"""The standing (owner or account, close date) indexes of 0004 now carry the currency, so that counting one owner's
+or one account's closes by currency reads the index alone."""
 GROUPED = ["outcome", "status_reason", "close_reason_id", "competitor_id", "actual_revenue", "opportunity_created_on"]
 OLD = "ix_opportunity_closes_standing_close_date_report"
 REPLACED = "ix_opportunity_closes_standing_currency_close_date"
@@ -47,9 +59,46 @@ def upgrade() -> None:
         postgresql_where=sa.text(STANDING),
         sqlite_where=sa.text(STANDING),
     )
+    for key in BY_PERSON:
+        _standing_by(key, include=["currency"])
+    op.drop_index(OLD_REOPENED, table_name="opportunity_closes")
+    for name, columns, include in REOPENED_INDEXES:
+        op.create_index(
+            name,
+            "opportunity_closes",
+            columns,
+            postgresql_include=include,
+            postgresql_where=sa.text(REOPENED),
+            sqlite_where=sa.text(REOPENED),
+        )
+
+
+def _standing_by(key: str, *, include: list[str]) -> None:
+    name = f"ix_opportunity_closes_standing_{key}_close_date"
+    op.drop_index(name, table_name="opportunity_closes")
+    op.create_index(
+        name,
+        "opportunity_closes",
+        [key, "close_date"],
+        postgresql_include=include,
+        postgresql_where=sa.text(STANDING),
+        sqlite_where=sa.text(STANDING),
+    )
 
 
 def downgrade() -> None:
+    for key in BY_PERSON:
+        _standing_by(key, include=[])
+    for name, _columns, _include in reversed(REOPENED_INDEXES):
+        op.drop_index(name, table_name="opportunity_closes")
+    op.create_index(
+        OLD_REOPENED,
+        "opportunity_closes",
+        ["close_date"],
+        postgresql_include=["currency", "owner_id", "account_id"],
+        postgresql_where=sa.text(REOPENED),
+        sqlite_where=sa.text(REOPENED),
+    )
     op.create_index(
         REPLACED,
         "opportunity_closes",
