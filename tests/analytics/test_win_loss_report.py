@@ -152,3 +152,10 @@ def test_a_currency_asked_for_without_closes_in_the_range_reports_zero(uow: SqlU
 
     assert (francs["currency"], francs["currencies"]) == ("CHF", ["EUR", "USD"])
     assert (francs["won_count"], francs["lost_count"], francs["win_rate"]) == (0, 0, None)
+
+
+def test_a_currency_whose_closes_all_fall_outside_the_range_is_not_listed(uow: SqlUnitOfWork, history: History) -> None:
+    december = report(uow, date_from=date(2025, 12, 1), date_to=date(2025, 12, 31))
+
+    assert (december["currency"], december["currencies"]) == ("USD", ["USD"])
+    assert (december["won_count"], december["won_revenue"]) == (1, "400.00")
