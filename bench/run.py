@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bench import bulk, pgbench_ref, seeding, server, sqlite_raw
 from bench.seeding import BenchDb
@@ -165,31 +166,8 @@ def http_scenario(
 ) -> Measure:
     first = numbers.take(count)
     cpu_before = srv.cpu_seconds()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.loadgen",
-            "--port",
-            str(srv.port),
-            "--token",
-            db.token,
-            "--first",
-            str(first),
-            "--count",
-            str(count),
-            "--concurrency",
-            str(clients),
-            "--close-date",
-            close_date.isoformat(),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=BENCH.parent,
-    )
+    result = run_loadgen(srv, db, first, count, clients, close_date)
     server_cpu = srv.cpu_seconds() - cpu_before
-    result = json.loads(done.stdout)
     if result["ok"] != count:
         raise RuntimeError(f"only {result['ok']} of {count} closes answered 200: {result['statuses']}")
     left = seeding.count_open(db, first, count)
@@ -296,7 +274,7 @@ def postgres_closes(
         pgbench = pgbench_ref.find_pgbench()
         with running_server(db.url, sizes.workers, work, f"pg{'_nosync' if options else ''}") as srv:
             warm = numbers.take(sizes.warmup * 2)
-            http_warmup(srv, db, warm, sizes.warmup * 2, sizes.clients, close_date)
+            run_loadgen(srv, db, warm, sizes.warmup * 2, sizes.clients, close_date)
             figures.rss_warm_kb = srv.peak_rss_kb()
             for clients in levels:
                 per_client = per_level[clients] // clients
@@ -338,8 +316,11 @@ def postgres_closes(
     return figures
 
 
-def http_warmup(srv: server.Server, db: BenchDb, first: int, count: int, clients: int, close_date: date) -> None:
-    subprocess.run(
+def run_loadgen(
+    srv: server.Server, db: BenchDb, first: int, count: int, clients: int, close_date: date
+) -> dict[str, Any]:
+    """bench/loadgen.py closing deals first … first + count - 1 at `clients` concurrency; its JSON summary."""
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -362,6 +343,8 @@ def http_warmup(srv: server.Server, db: BenchDb, first: int, count: int, clients
         check=True,
         cwd=BENCH.parent,
     )
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary
 
 
 def sqlite_closes(sizes: Sizes, work: Path, close_date: date) -> CloseFigures:
@@ -379,7 +362,7 @@ def sqlite_closes(sizes: Sizes, work: Path, close_date: date) -> CloseFigures:
         )
         # One worker: SQLite has one writer, and its threads take turns in-process (see bench/README.md).
         with running_server(db.url, SQLITE_WORKERS, work, "sqlite") as srv:
-            http_warmup(srv, db, numbers.take(sizes.warmup * 2), sizes.warmup * 2, sizes.clients, close_date)
+            run_loadgen(srv, db, numbers.take(sizes.warmup * 2), sizes.warmup * 2, sizes.clients, close_date)
             figures.rss_warm_kb = srv.peak_rss_kb()
             for clients in (1, sizes.clients):
                 processes = SQLITE_WORKERS
@@ -673,6 +656,13 @@ def memory_rows(label: str, f: CloseFigures) -> list[Row]:
     ]
 
 
+def _flat_rss_row(figure: str, large_kb: int | None, reference: str, small_kb: int | None) -> Row:
+    """Peak RSS at the large size beside the small one: memory is flat when 10x the rows costs <= 25 % more."""
+    large, small = (kb / 1024 if kb else None for kb in (large_kb, small_kb))
+    flat = large / small <= 1.25 if large and small else None
+    return Row(figure, _f(large, 1), reference, _f(small, 1), _ratio(large, small), "flat (<= 1.25)" + _met(flat))
+
+
 def bulk_rows(f: BulkFigures, sizes: Sizes) -> list[Row]:
     large, small = f.large, f.small
     large_s = large.seconds if large else None
@@ -696,17 +686,12 @@ def bulk_rows(f: BulkFigures, sizes: Sizes) -> list[Row]:
             ),
         ),
     ]
-    peak_large = large.peak_rss_kb / 1024 if large else None
-    peak_small = small.peak_rss_kb / 1024 if small else None
-    flat = peak_large / peak_small <= 1.25 if peak_large and peak_small else None
     rows.append(
-        Row(
+        _flat_rss_row(
             f"bulk-close peak RSS, {sizes.bulk_large:,} deals: MB",
-            _f(peak_large, 1),
+            large.peak_rss_kb if large else None,
             f"peak RSS, {sizes.bulk_small:,} deals: MB",
-            _f(peak_small, 1),
-            _ratio(peak_large, peak_small),
-            "flat (<= 1.25)" + _met(flat),
+            small.peak_rss_kb if small else None,
         )
     )
     exported, exported_small = f.export_large, f.export_small
@@ -719,17 +704,12 @@ def bulk_rows(f: BulkFigures, sizes: Sizes) -> list[Row]:
             _ratio(exported.seconds if exported else None, f.copy_out_s),
         )
     )
-    export_peak = exported.peak_rss_kb / 1024 if exported else None
-    export_peak_small = exported_small.peak_rss_kb / 1024 if exported_small else None
-    export_flat = export_peak / export_peak_small <= 1.25 if export_peak and export_peak_small else None
     rows.append(
-        Row(
+        _flat_rss_row(
             f"export CLI peak RSS, {2 * sizes.bulk_large:,} quotes: MB",
-            _f(export_peak, 1),
+            exported.peak_rss_kb if exported else None,
             f"peak RSS, {2 * sizes.bulk_small:,} quotes: MB",
-            _f(export_peak_small, 1),
-            _ratio(export_peak, export_peak_small),
-            "flat (<= 1.25)" + _met(export_flat),
+            exported_small.peak_rss_kb if exported_small else None,
         )
     )
     for error in f.errors:

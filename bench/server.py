@@ -112,11 +112,16 @@ def start(database_url: str, *, workers: int, log: Path) -> Server:
     # Wait until every worker process is up (each imports the app before serving).
     pids: list[int] = []
     while time.monotonic() < deadline:
-        pids = [pid for pid in _children(process.pid) if _is_worker(pid)]
+        pids = workers_of(process.pid)
         if len(pids) >= workers:
             break
         time.sleep(0.2)
     return Server(process=process, port=port, workers=pids)
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of a `dealdesk serve` supervisor: its multiprocessing children."""
+    return [child for child in _children(pid) if _is_worker(child)]
 
 
 def _is_worker(pid: int) -> bool:

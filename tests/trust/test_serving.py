@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from bench.server import workers_of
 
 from tests.trust.conftest import Database, _wait_until_answering, free_port, process_env, stop
 
@@ -52,32 +53,6 @@ def serving(database: Database, tmp_path: Path, workers: int = 2) -> Iterator[Se
         yield served
     finally:
         stop(process)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def workers_of(pid: int) -> list[int]:
-    """The worker processes of a `dealdesk serve` supervisor (multiprocessing children running the server)."""
-    found = []
-    for child in _children(pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in command:
-            found.append(child)
-    return found
 
 
 def _wait_for_workers(pid: int, count: int, *, other_than: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]

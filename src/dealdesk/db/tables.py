@@ -212,13 +212,14 @@ def _report_indexes() -> list[Index]:
         ),
         *(
             Index(
-                f"ix_opportunity_closes_standing_{key}_close_date",
+                f"ix_opportunity_closes_{state}_{key}_close_date",
                 key,
                 "close_date",
                 postgresql_include=["currency"],
-                postgresql_where=standing,
-                sqlite_where=standing,
+                postgresql_where=where,
+                sqlite_where=where,
             )
+            for state, where in (("standing", standing), ("reopened", reopened))
             for key in ("owner_id", "account_id")
         ),
         Index(
@@ -228,17 +229,6 @@ def _report_indexes() -> list[Index]:
             postgresql_include=["owner_id", "account_id"],
             postgresql_where=reopened,
             sqlite_where=reopened,
-        ),
-        *(
-            Index(
-                f"ix_opportunity_closes_reopened_{key}_close_date",
-                key,
-                "close_date",
-                postgresql_include=["currency"],
-                postgresql_where=reopened,
-                sqlite_where=reopened,
-            )
-            for key in ("owner_id", "account_id")
         ),
     ]
 
