@@ -6,6 +6,7 @@ import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from dealdesk.domain.currencies import CURRENT_ISO_4217
 from dealdesk.domain.errors import ValidationFailed
 
 CENT = Decimal("0.01")
@@ -16,7 +17,8 @@ MAX_TITLE = 300
 MAX_DESCRIPTION = 2000
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9999, 12, 31)
 
 
 def round_cents(value: Decimal) -> Decimal:
@@ -59,13 +61,21 @@ def check_quantity(value: Decimal, *, field: str) -> Decimal:
 
 
 def parse_iso_date(text: str, *, field: str) -> date:
-    """Dates are YYYY-MM-DD, nothing else."""
+    """Dates are YYYY-MM-DD, nothing else, from 1900-01-01 to 9999-12-31."""
     if not _ISO_DATE.fullmatch(text):
         raise ValidationFailed.field(field, "must be a date as YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ValidationFailed.field(field, "is not a real calendar date") from exc
+    return check_date_range(day, field=field)
+
+
+def check_date_range(value: date, *, field: str) -> date:
+    """No business date lies before 1900-01-01 (a year 0001 is a typing slip, and reports would count days from it)."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValidationFailed.field(field, "must be between 1900-01-01 and 9999-12-31")
+    return value
 
 
 def check_storable(value: str, *, field: str) -> str:
@@ -100,9 +110,9 @@ def check_description(value: str | None, *, field: str = "description") -> str |
 
 
 def check_currency(value: str, *, field: str = "currency") -> str:
-    """ISO 4217 alphabetic codes: three capital letters."""
-    if not _CURRENCY.fullmatch(value):
-        raise ValidationFailed.field(field, "must be a three-letter ISO 4217 code such as USD")
+    """A current ISO 4217 code (list one): withdrawn codes and X-codes such as XXX or XAU are not money to price in."""
+    if value not in CURRENT_ISO_4217:
+        raise ValidationFailed.field(field, "must be a current ISO 4217 currency code such as USD")
     return value
 
 

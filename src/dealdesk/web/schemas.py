@@ -42,11 +42,11 @@ def _decimal_in(value: Any, *, allow_negative: bool, quantity: bool = False) -> 
 
 
 def _date_in(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
+    if not isinstance(value, str | date):
         raise ValueError("must be a date as YYYY-MM-DD")
     try:
+        if isinstance(value, date):
+            return values.check_date_range(value, field="")
         return values.parse_iso_date(value, field="")
     except ValidationFailed as exc:
         raise ValueError(exc.errors[0].message) from exc

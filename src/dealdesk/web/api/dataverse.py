@@ -28,7 +28,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import ActiveQuotesBlockClose, DomainError, FieldError, Forbidden, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, Opportunity
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
-from dealdesk.domain.values import CENT, parse_iso_date
+from dealdesk.domain.values import CENT, check_date_range, parse_iso_date
 from dealdesk.services import closing, opportunities, quotes
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import ActorDep, UowDep
@@ -159,6 +159,10 @@ def _moment_or_date(value: Any) -> date | datetime:
         except ValueError:
             moment = None
         if moment is not None and moment.tzinfo is not None:
+            try:
+                check_date_range(moment.date(), field="actualend")
+            except ValidationFailed as exc:
+                raise ValueError(exc.errors[0].message) from exc
             return moment
     raise ValueError("must be a date (2026-03-01) or a timestamp with an offset (2026-03-01T09:30:00Z)")
 
