@@ -20,3 +20,15 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
+
+
+class RowsBreakNewRules(Exception):
+    """A migration found rows that a rule it adds would refuse; it changed nothing. Fix the rows named, then run
+    `dealdesk db upgrade` again."""
+
+    def __init__(self, rows: list[str]) -> None:
+        self.rows = rows
+        listed = "\n".join(f"  {row}" for row in rows)
+        super().__init__(
+            f"{len(rows)} existing row(s) break a rule this migration adds; nothing was changed:\n{listed}"
+        )

@@ -37,6 +37,39 @@ metadata = MetaData(
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
+CURRENCY_SHAPE = {
+    "sqlite": "currency GLOB '[A-Z][A-Z][A-Z]'",
+    "postgresql": "currency ~ '^[A-Z]{3}$'",
+}
+"""Three capital letters, in each engine's own pattern language (the code set itself is domain/currencies.py's)."""
+FIRST_DAY = "'1900-01-01'"
+"""No business date lies before it (SPEC §2); SQLite keeps dates as ISO text, PostgreSQL casts the literal."""
+DEFERRED = {"deferrable": True, "initially": "DEFERRED"}
+"""Foreign keys in a cycle (a deal names its won quote and contract, which name the deal) are checked at commit, so
+rows may be written in whatever order the code writes them; the others are checked at once."""
+OPPORTUNITY_STATUS = (
+    "(state = 'open' AND status_reason IN ('in_progress', 'on_hold'))"
+    " OR (state = 'won' AND status_reason = 'won')"
+    " OR (state = 'lost' AND status_reason IN ('canceled', 'out_sold'))"
+)
+QUOTE_STATUS = (
+    "(state = 'draft' AND status_reason = 'in_progress')"
+    " OR (state = 'active' AND status_reason = 'open')"
+    " OR (state = 'won' AND status_reason = 'won')"
+    " OR (state = 'closed' AND status_reason IN ('lost', 'canceled', 'revised'))"
+)
+CLOSE_STATUS = (
+    "(outcome = 'won' AND status_reason = 'won') OR (outcome = 'lost' AND status_reason IN ('canceled', 'out_sold'))"
+)
+
+
+def _currency_shape() -> list[CheckConstraint]:
+    return [
+        CheckConstraint(sql, name="currency").ddl_if(dialect=dialect)  # type: ignore[no-untyped-call]
+        for dialect, sql in CURRENCY_SHAPE.items()
+    ]
+
+
 def _stamps() -> list[Column[object]]:
     return [
         Column("created_at", UTCDateTime(), nullable=False),
@@ -106,13 +139,20 @@ opportunities = Table(
     Column("status_reason", String(16), nullable=False),
     Column("actual_revenue", FixedPoint2()),
     Column("actual_close_date", Date()),
-    Column("won_quote_id", Uuid()),
-    Column("contract_id", Uuid()),
+    Column("won_quote_id", Uuid(), ForeignKey("quotes.id", use_alter=True, **DEFERRED)),
+    Column("contract_id", Uuid(), ForeignKey("contracts.id", use_alter=True, **DEFERRED)),
     Column("version", Integer(), nullable=False),
     Column("external_id", String(200)),
     *_stamps(),
     Index("ix_opportunities_external_id", "external_id", unique=True),
     CheckConstraint("state in ('open', 'won', 'lost')", name="state"),
+    CheckConstraint(OPPORTUNITY_STATUS, name="status_reason"),
+    CheckConstraint("estimated_revenue >= 0", name="estimated_revenue"),
+    CheckConstraint("actual_revenue >= 0", name="actual_revenue"),
+    CheckConstraint(f"estimated_close_date >= {FIRST_DAY}", name="estimated_close_date"),
+    CheckConstraint(f"actual_close_date >= {FIRST_DAY}", name="actual_close_date"),
+    CheckConstraint("state <> 'lost' OR won_quote_id IS NULL", name="lost_without_won_quote"),
+    *_currency_shape(),
     Index("ix_opportunities_created_at_id", "created_at", "id"),
     Index("ix_opportunities_account_id", "account_id"),
     Index("ix_opportunities_owner_id", "owner_id"),
@@ -148,7 +188,16 @@ quotes = Table(
     Index("ix_quotes_external_id", "external_id", unique=True),
     UniqueConstraint("number", "revision", name="uq_quotes_number_revision"),
     CheckConstraint("state in ('draft', 'active', 'won', 'closed')", name="state"),
+    CheckConstraint(QUOTE_STATUS, name="status_reason"),
+    CheckConstraint("total_amount >= 0 OR state IN ('draft', 'closed')", name="total_amount"),
     Index("ix_quotes_opportunity_id", "opportunity_id"),
+    Index(
+        "ix_quotes_one_won_per_opportunity",
+        "opportunity_id",
+        unique=True,
+        sqlite_where=text("state = 'won'"),
+        postgresql_where=text("state = 'won'"),
+    ),
 )
 
 quote_lines = Table(
@@ -160,6 +209,7 @@ quote_lines = Table(
     Column("quantity", FixedPoint2(), nullable=False),
     Column("unit_price", FixedPoint2(), nullable=False),
     Column("amount", FixedPoint2(), nullable=False),
+    CheckConstraint("quantity > 0", name="quantity"),
 )
 
 contracts = Table(
@@ -173,6 +223,9 @@ contracts = Table(
     Column("state", String(8), nullable=False),
     Column("total_amount", FixedPoint2(), nullable=False),
     *_stamps(),
+    CheckConstraint("state in ('draft')", name="state"),
+    CheckConstraint("total_amount >= 0", name="total_amount"),
+    *_currency_shape(),
     Index("ix_contracts_opportunity_id", "opportunity_id"),
 )
 
@@ -185,6 +238,7 @@ contract_lines = Table(
     Column("quantity", FixedPoint2(), nullable=False),
     Column("unit_price", FixedPoint2(), nullable=False),
     Column("amount", FixedPoint2(), nullable=False),
+    CheckConstraint("quantity > 0", name="quantity"),
 )
 
 
@@ -246,20 +300,31 @@ opportunity_closes = Table(
     Column("currency", String(3), nullable=False),
     Column("competitor_id", Uuid(), ForeignKey("competitors.id")),
     Column("description", Text()),
-    Column("won_quote_id", Uuid()),
-    Column("owner_id", Uuid(), nullable=False),
-    Column("account_id", Uuid(), nullable=False),
-    Column("closed_by", Uuid(), nullable=False),
+    Column("won_quote_id", Uuid(), ForeignKey("quotes.id")),
+    Column("owner_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("account_id", Uuid(), ForeignKey("accounts.id"), nullable=False),
+    Column("closed_by", Uuid(), ForeignKey("users.id"), nullable=False),
     Column("closed_at", UTCDateTime(), nullable=False),
     Column("reopened_at", UTCDateTime()),
-    Column("reopened_by", Uuid()),
+    Column("reopened_by", Uuid(), ForeignKey("users.id")),
     Column("reopen_reason", Text()),
     Column("opportunity_created_on", Date(), nullable=False),
     Column("external_id", String(200)),
     *_stamps(),
     Index("ix_opportunity_closes_external_id", "external_id", unique=True),
     CheckConstraint("outcome in ('won', 'lost')", name="outcome"),
+    CheckConstraint(CLOSE_STATUS, name="status_reason"),
+    CheckConstraint("actual_revenue >= 0", name="actual_revenue"),
+    CheckConstraint(f"close_date >= {FIRST_DAY}", name="close_date"),
+    *_currency_shape(),
     Index("ix_opportunity_closes_opportunity_id_closed_at", "opportunity_id", "closed_at"),
+    Index(
+        "ix_opportunity_closes_one_standing_per_opportunity",
+        "opportunity_id",
+        unique=True,
+        sqlite_where=text("reopened_at IS NULL"),
+        postgresql_where=text("reopened_at IS NULL"),
+    ),
     Index("ix_opportunity_closes_close_date", "close_date"),
     Index(
         "ix_opportunity_closes_standing_currency_close_date",
@@ -277,10 +342,10 @@ audit_entries = Table(
     Column("id", Uuid(), primary_key=True),
     Column("seq", Integer(), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
-    Column("user_id", Uuid(), nullable=False),
+    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
     Column("record_type", String(32), nullable=False),
-    Column("record_id", Uuid(), nullable=False),
-    Column("opportunity_id", Uuid()),
+    Column("record_id", Uuid(), nullable=False),  # names records of several kinds, deleted drafts too: no key
+    Column("opportunity_id", Uuid(), ForeignKey("opportunities.id")),
     Column("action", String(32), nullable=False),
     Column("before", JsonDoc),
     Column("after", JsonDoc),
@@ -291,7 +356,7 @@ audit_entries = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("user_id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id"), primary_key=True),
     Column("scope", String(300), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
