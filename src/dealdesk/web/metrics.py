@@ -4,7 +4,8 @@ The metrics are prometheus-client objects and so belong to the process, not to o
 `dealdesk serve` points PROMETHEUS_MULTIPROC_DIR (prometheus-client's own variable, read when it is imported) at a
 directory of its own, every worker writes its values to files there, and `/metrics` in whichever worker answers
 adds up the files of all of them. A worker that dies leaves its counters (they were counted) and its live gauges are
-dropped by the supervisor (`mark_process_dead` in web/serving.py). Without that variable (one process) the default registry is read."""
+dropped by the supervisor (`mark_process_dead` in web/serving.py). Without that variable (one process) the
+default registry is read."""
 
 from __future__ import annotations
 
