@@ -37,10 +37,17 @@ def request_id_of(scope: Scope) -> str:
 
 
 def route_template(scope: Scope) -> str:
+    """The template of the route that took the request, with the prefix of the router it was included under (the
+    route itself knows only its own part: `/opportunities/{opportunity_id}/close` under `/api`)."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
+    own = getattr(route, "path_format", None)
+    if isinstance(own, str):
+        filled = own
+        for name, value in scope.get("path_params", {}).items():
+            filled = filled.replace("{" + name + "}", str(value))
+        path = scope.get("path", "")
+        prefix = path[: len(path) - len(filled)] if path.endswith(filled) else ""
+        return prefix + own
     if scope.get("path", "").startswith("/static/"):
         return "/static"
     if scope.get("path", "").startswith("/docs/assets/"):
@@ -102,17 +109,19 @@ class RequestObservation:
         except Exception:
             # Caught here rather than by the app's last-resort handler, which runs outside every middleware: so
             # the 500 still carries the request id, and the one log line with the stack trace names the request.
-            error_log.exception("unexpected error", extra={"route": route_template(scope)})
+            error_log.exception("unexpected error", extra={"request_id": request_id, "route": route_template(scope)})
             if status_sent is None:
                 status = 500
                 await problems.problem(
                     500, "internal_error", "Internal error", "Something went wrong on our side; nothing was changed"
                 )(scope, receive, observing_send)
         finally:
-            self._record(scope, status, time.perf_counter() - started, content_type, bytes(problem_body))
+            self._record(scope, request_id, status, time.perf_counter() - started, content_type, bytes(problem_body))
             logs.request_id.reset(token)
 
-    def _record(self, scope: Scope, status: int, duration: float, content_type: str, body: bytes) -> None:
+    def _record(
+        self, scope: Scope, request_id: str, status: int, duration: float, content_type: str, body: bytes
+    ) -> None:
         route = route_template(scope)
         method = scope.get("method", "")
         metrics.requests.labels(route, method, str(status)).inc()
@@ -122,6 +131,7 @@ class RequestObservation:
             metrics.refusals.labels(code).inc()
         if status >= 500 or self.access_log:
             line: dict[str, Any] = {
+                "request_id": request_id,
                 "route": route,
                 "method": method,
                 "status": status,
