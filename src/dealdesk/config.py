@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
@@ -21,6 +22,10 @@ class Settings(BaseSettings):
     """How long a SQLite writer waits for the write lock before giving up."""
     pool_size: int = 10
     max_body_bytes: int = 1_048_576
+    metrics_allow: str = "127.0.0.0/8,::1"
+    """Who may read /metrics: addresses or CIDRs, comma-separated (judged after the trusted proxies)."""
+    access_log: bool = False
+    """One JSON log line per request (`dealdesk serve --access-log` sets it for its workers)."""
 
     @field_validator("timezone")
     @classmethod
@@ -30,6 +35,21 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"not an address or CIDR: {part.strip()!r}") from exc
+        return value
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(part.strip(), strict=False) for part in self.metrics_allow.split(",") if part.strip())
 
     @property
     def zone(self) -> ZoneInfo:

@@ -224,7 +224,7 @@ def _new_board(setup: httpx2.Client, account_id: str, round_number: int) -> Boar
     return Board(deals=deals, quotes=quotes)
 
 
-def run_race(database: Database, urls: list[str]) -> Tally:
+def run_race(database: Database, urls: list[str], *, rounds: int = ROUNDS) -> Tally:
     """8 clients, each a manager with a token of their own, alternating between the server processes."""
     tokens = [database.token(f"manager-{i}", Role.MANAGER) for i in range(CLIENTS)]
     clients = [
@@ -236,7 +236,7 @@ def run_race(database: Database, urls: list[str]) -> Tally:
         setup = clients[0]
         account_id = _expect(setup.post("/api/accounts", json={"name": "Race Holdings"}), 201)["id"]
         with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-            for round_number in range(ROUNDS):
+            for round_number in range(rounds):
                 board = _new_board(setup, account_id, round_number)
                 futures = [
                     pool.submit(_client_round, client, 1000 * round_number + i, board, tally)
@@ -266,8 +266,10 @@ def _report(figures: Figures, database: Database, servers: int, tally: Tally, vi
     figures.record(f"race on {database.name}", *lines)
 
 
-def _assert_the_race_held(tally: Tally, violations: dict[str, list[Any]], workdir: Path) -> None:
-    assert tally.total == OPERATIONS
+def assert_the_race_held(
+    tally: Tally, violations: dict[str, list[Any]], workdir: Path, *, operations: int = OPERATIONS
+) -> None:
+    assert tally.total == operations
     assert tally.faults == [], "\n".join(tally.faults[:20])
     assert violations == {}, violations
     assert server_logs_with_tracebacks(workdir) == {}
@@ -285,7 +287,7 @@ def test_racing_clients_on_two_postgresql_servers_never_break_an_invariant_or_ge
     with postgres_database.engine.connect() as conn:
         violations = invariant_violations(conn)
     _report(figures, postgres_database, 2, tally, violations)
-    _assert_the_race_held(tally, violations, tmp_path)
+    assert_the_race_held(tally, violations, tmp_path)
 
 
 def test_racing_clients_on_two_servers_sharing_one_sqlite_file_never_see_database_is_locked(
@@ -296,4 +298,4 @@ def test_racing_clients_on_two_servers_sharing_one_sqlite_file_never_see_databas
     with sqlite_database.engine.connect() as conn:
         violations = invariant_violations(conn)
     _report(figures, sqlite_database, 2, tally, violations)
-    _assert_the_race_held(tally, violations, tmp_path)
+    assert_the_race_held(tally, violations, tmp_path)

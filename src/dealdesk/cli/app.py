@@ -14,7 +14,7 @@ from uuid import UUID
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from dealdesk.cli import moving
+from dealdesk.cli import backup, moving
 from dealdesk.cli.refusals import EXIT_REFUSED, err, refusals
 from dealdesk.cli.users import users_app
 from dealdesk.config import Settings
@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+db_app.command("backup")(backup.backup_command)
 app.add_typer(users_app, name="users")
 app.command("export")(moving.export_command)
 app.command("import")(moving.import_command)

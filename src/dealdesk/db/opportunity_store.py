@@ -97,9 +97,12 @@ class SqlOpportunities:
         self._conn = connection
         self._writes = writes
         self._snapshots: dict[UUID, _Snapshot] = {}
+        self.new_close_outcomes: list[str] = []
+        """The outcome of each close record written in this transaction (for the metrics, once it commits)."""
 
     def forget(self) -> None:
         self._snapshots.clear()
+        self.new_close_outcomes.clear()
 
     # --------------------------------------------------------------------------------------- loading
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
@@ -227,6 +230,7 @@ class SqlOpportunities:
             standing_row = close_row(standing)
             self._writes.insert(t.opportunity_closes, [standing_row])
             closes[standing.id] = (standing, standing_row)
+            self.new_close_outcomes.append(standing.outcome.value)
         # What was just written is what the next save compares with (as `_remember` would make it, once more).
         self._snapshots[opportunity.id] = _Snapshot(opportunity=row, quotes=rows, closes=closes)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -51,8 +51,10 @@ class SystemClock:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, *, on_close: Callable[[str], None] | None = None) -> None:
+        """`on_close(outcome)` is told of every opportunity close once its transaction has committed."""
         self._engine = engine
+        self._on_close = on_close
         self._writer_turns = writer_turns(engine)
         self._connection: Connection | None = None
         self._write = True
@@ -165,6 +167,9 @@ class SqlUnitOfWork:
                     self._writes.begin(connection)
                     yield
                     self._writes.flush()
+                if self._on_close is not None and "opportunities" in self.__dict__:
+                    for outcome in self.opportunities.new_close_outcomes:
+                        self._on_close(outcome)
             finally:
                 self._writes.end()
                 self._connection = None
@@ -175,9 +180,12 @@ class SqlUnitOfWork:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         with self._current().begin_nested():  # writes kept back before the savepoint are sent before it
+            closes_before = len(self.opportunities.new_close_outcomes) if "opportunities" in self.__dict__ else 0
             try:
                 yield
                 self._writes.flush()
             except BaseException:
                 self._writes.clear()  # all of them were made inside the savepoint, which rolls back
+                if "opportunities" in self.__dict__:
+                    del self.opportunities.new_close_outcomes[closes_before:]
                 raise

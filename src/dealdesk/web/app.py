@@ -11,15 +11,17 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from dealdesk.config import Settings
+from dealdesk.db import readiness
 from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
 from dealdesk.services import auth, reads
-from dealdesk.web import problems, ui
+from dealdesk.web import api_docs, metrics, operations, problems, ui
 from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quotes, records, reports
 from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
+from dealdesk.web.observability import RequestObservation
 from dealdesk.web.session import SignInRequired
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
@@ -33,19 +35,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings)
     clock = SystemClock(settings.zone)
+    metrics.watch_pool(engine)
 
     def uow_factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, clock)
+        return SqlUnitOfWork(engine, clock, on_close=metrics.count_close)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
 
-    app = FastAPI(title="dealdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs is dealdesk's own page (web/api_docs.py): FastAPI's fetches Swagger UI from a CDN, as ReDoc does.
+    app = FastAPI(
+        title="dealdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.uow_factory = uow_factory
+    app.state.migration_heads = readiness.newest_revisions(engine)
+    app.include_router(operations.router)
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS_PATH, api_docs.swagger_ui_files(), name="docs-assets")
     for router in (
         catalogue.router,
         opportunities.router,
@@ -80,4 +90,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: a request without a valid token is refused before its body is even measured.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BearerAuth, authenticate=authenticate)
+    app.add_middleware(RequestObservation, access_log=settings.access_log)  # outermost: it sees every answer
     return app

@@ -5,31 +5,46 @@ Why not uvicorn's own `--workers`: there every worker accepts from one shared so
 takes every waiting connection. Clients that keep their connections open (a load balancer's pool, a busy
 integration) then all land on one process, which serves them on one core while the others idle: measured, 16
 keep-alive clients gave one worker 15.2 s of CPU and the other 0.03 s. With a socket per worker the kernel spreads
-new connections over the workers."""
+new connections over the workers.
+
+Also set up here: JSON logs (dealdesk/logs.py) in the supervisor and every worker; a metrics directory shared by the
+workers (PROMETHEUS_MULTIPROC_DIR, see web/metrics.py), made fresh at start, told of each dead worker and removed at
+exit; and SIGTERM drains: each worker stops accepting, finishes the requests in flight (for at most
+GRACEFUL_TIMEOUT_S) and exits, then the supervisor exits."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from dealdesk import logs
 
 APP = "dealdesk.web.app:create_app"
 BACKLOG = 2048
 EARLY_EXIT_S = 5.0
 """A worker that fails this soon after starting (port taken, bad settings: an error exit, not a signal) stops the
 server instead of being restarted in a loop."""
+GRACEFUL_TIMEOUT_S = 20
+"""How long SIGTERM waits for the requests in flight before closing their connections."""
+ACCESS_LOG_VARIABLE = "DEALDESK_ACCESS_LOG"
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 logger = logging.getLogger("dealdesk.serve")
 
 
-def config(host: str, port: int, *, access_log: bool) -> uvicorn.Config:
+def config(host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         APP,
         factory=True,
@@ -37,20 +52,32 @@ def config(host: str, port: int, *, access_log: bool) -> uvicorn.Config:
         port=port,
         loop="uvloop",
         http="httptools",
-        access_log=access_log,
+        access_log=False,  # dealdesk writes its own access lines (JSON, with the request id): web/observability.py
+        log_config=logs.LOGGING,
         backlog=BACKLOG,
+        timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
     )
 
 
 def serve(host: str, port: int, *, workers: int, access_log: bool = False) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit status."""
+    logs.configure()
+    if access_log:
+        os.environ[ACCESS_LOG_VARIABLE] = "true"  # read by the app's settings, in this process and every worker
     if workers == 1:
-        uvicorn.Server(config(host, port, access_log=access_log)).run()
+        uvicorn.Server(config(host, port)).run()
         return 0
-    if not hasattr(socket, "SO_REUSEPORT"):  # not Linux/BSD: uvicorn's shared socket still works, less evenly
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, access_log=access_log)
-        return 0
-    return _Supervisor(host, port, workers, access_log).run()
+    metrics_dir = tempfile.mkdtemp(prefix="dealdesk-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = metrics_dir  # before any worker imports prometheus_client
+    try:
+        if not hasattr(socket, "SO_REUSEPORT"):  # not Linux/BSD: uvicorn's shared socket still works, less evenly
+            uvicorn.run(
+                APP, factory=True, host=host, port=port, workers=workers, access_log=False, log_config=logs.LOGGING
+            )
+            return 0
+        return _Supervisor(host, port, workers, metrics_dir).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -63,16 +90,17 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, access_log: bool) -> None:
+def _worker(host: str, port: int) -> None:
     sock = _listening_socket(host, port)
-    uvicorn.Server(config(host, port, access_log=access_log)).run(sockets=[sock])
+    uvicorn.Server(config(host, port)).run(sockets=[sock])
 
 
 class _Supervisor:
     """Starts the workers, restarts one that dies, and stops them all on SIGINT/SIGTERM."""
 
-    def __init__(self, host: str, port: int, workers: int, access_log: bool) -> None:
-        self.args = (host, port, access_log)
+    def __init__(self, host: str, port: int, workers: int, metrics_dir: str) -> None:
+        self.args = (host, port)
+        self.metrics_dir = metrics_dir
         self.count = workers
         self.context = multiprocessing.get_context("spawn")
         self.stopping = threading.Event()
@@ -89,7 +117,7 @@ class _Supervisor:
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
-        host, port, _ = self.args
+        host, port = self.args
         logger.warning("dealdesk serving on http://%s:%d with %d workers", host, port, self.count)
         self.processes = [self._start() for _ in range(self.count)]
         status = 0
@@ -97,6 +125,8 @@ class _Supervisor:
             for index, (process, started) in enumerate(self.processes):
                 if process.is_alive():
                     continue
+                if process.pid is not None:
+                    prometheus_multiprocess.mark_process_dead(process.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
                 failed = process.exitcode is not None and process.exitcode > 0  # not killed by a signal
                 if failed and time.monotonic() - started < EARLY_EXIT_S:
                     logger.error(
@@ -111,7 +141,7 @@ class _Supervisor:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight, then exits
         for process, _ in self.processes:
-            process.join(timeout=30)
+            process.join(timeout=GRACEFUL_TIMEOUT_S + 5)
             if process.is_alive():
                 process.kill()
                 process.join()
