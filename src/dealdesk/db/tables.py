@@ -342,7 +342,7 @@ audit_entries = Table(
     Column("id", Uuid(), primary_key=True),
     Column("seq", Integer(), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
-    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("user_id", Uuid(), nullable=False),  # no key: the CLI's user management is done by SYSTEM, no user
     Column("record_type", String(32), nullable=False),
     Column("record_id", Uuid(), nullable=False),  # names records of several kinds, deleted drafts too: no key
     Column("opportunity_id", Uuid(), ForeignKey("opportunities.id")),

@@ -3,7 +3,8 @@
 I2 and I3 (SPEC §6) were kept by the code alone. Now the database keeps them too, on both engines: a partial unique
 index allows one close record without `reopened_at` per opportunity, another one won quote per opportunity, and a
 CHECK forbids a lost opportunity with a won quote. Every column that names a record of one kind becomes a foreign
-key (the audit entry's `record_id` names several kinds, deleted drafts too, and stays free); the two of the deal's
+key (the audit entry's `record_id` names several kinds, deleted drafts too, and its `user_id` may be the SYSTEM
+actor: both stay free); the two of the deal's
 cycle with its won quote and contract are checked at commit. Cheap CHECKs guard money signs, state and status-reason
 pairs, the currency's shape and dates before 1900.
 
@@ -84,10 +85,12 @@ FOREIGN_KEYS: dict[str, list[tuple[str, str, bool]]] = {
         ("closed_by", "users", False),
         ("reopened_by", "users", False),
     ],
-    "audit_entries": [("user_id", "users", False), ("opportunity_id", "opportunities", False)],
+    "audit_entries": [("opportunity_id", "opportunities", False)],
     "idempotency_keys": [("user_id", "users", False)],
 }
-"""Per table: (column, referred table, checked at commit). The deal's won quote and contract name the deal back."""
+"""Per table: (column, referred table, checked at commit). The deal's won quote and contract name the deal back.
+The audit entry's `user_id` stays free: user management from the command line is audited as done by SYSTEM, the nil
+UUID, which is no user (services/auth.py)."""
 UNIQUE_PARTIAL = [
     ("ix_opportunity_closes_one_standing_per_opportunity", "opportunity_closes", "reopened_at IS NULL"),
     ("ix_quotes_one_won_per_opportunity", "quotes", "state = 'won'"),
@@ -130,7 +133,7 @@ def rows_that_break_the_new_rules(conn: sa.Connection) -> list[str]:
                 f" AND NOT EXISTS (SELECT 1 FROM {referred} WHERE {referred}.id = {table}.{column})"
             )
             note(table, _rows(conn, sql, what=f"{column} names no row of {referred}"))
-    for name, table, where in UNIQUE_PARTIAL:
+    for _name, table, where in UNIQUE_PARTIAL:
         sql = (
             f"SELECT id, opportunity_id FROM {table} WHERE {where} AND opportunity_id IN"
             f" (SELECT opportunity_id FROM {table} WHERE {where} GROUP BY opportunity_id HAVING count(*) > 1)"
