@@ -19,6 +19,9 @@ Create Date: 2026-12-03 08:30:00.000000
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -75,7 +78,6 @@ CHECKS: dict[str, list[tuple[str, str, str]]] = {
 """Per table: (constraint name, SQL, what a row that breaks it is wrong about). The date CHECKs compare with a text
 literal: SQLite keeps dates as ISO text, PostgreSQL casts it to a date."""
 WITH_CURRENCY = ["opportunities", "contracts", "opportunity_closes"]
-DEFERRED = {"deferrable": True, "initially": "DEFERRED"}
 FOREIGN_KEYS: dict[str, list[tuple[str, str, bool]]] = {
     "opportunities": [("won_quote_id", "quotes", True), ("contract_id", "contracts", True)],
     "opportunity_closes": [
@@ -104,8 +106,14 @@ KEYS = {
 
 
 # ---------------------------------------------------------------------------------------------- the pre-check
+def _named(value: object) -> str:
+    """An id as people read it: SQLite keeps UUIDs as 32 hex digits, PostgreSQL answers them dashed."""
+    text = str(value)
+    return "/".join(str(uuid.UUID(part)) if re.fullmatch(r"[0-9a-f]{32}", part) else part for part in text.split("/"))
+
+
 def _rows(conn: sa.Connection, sql: str, **params: object) -> list[tuple[str, str]]:
-    return [(str(row[0]), str(row[1])) for row in conn.execute(sa.text(sql), params)]
+    return [(_named(row[0]), _named(row[1])) for row in conn.execute(sa.text(sql), params)]
 
 
 def _key(table: str) -> str:
@@ -122,10 +130,11 @@ def rows_that_break_the_new_rules(conn: sa.Connection) -> list[str]:
     for table, checks in CHECKS.items():
         for _name, sql, what in checks:
             note(table, _rows(conn, f"SELECT {_key(table)}, :what FROM {table} WHERE NOT ({sql})", what=what))
-    codes = sa.bindparam("codes", sorted(CURRENT_ISO_4217), expanding=True)
+    codes: sa.BindParameter[list[str]] = sa.bindparam("codes", sorted(CURRENT_ISO_4217), expanding=True)
     for table in WITH_CURRENCY:
         statement = sa.text(f"SELECT id, currency FROM {table} WHERE currency NOT IN :codes").bindparams(codes)
-        note(table, [(str(r[0]), f"currency {r[1]!r} is not a current ISO 4217 code") for r in conn.execute(statement)])
+        rows = conn.execute(statement).all()
+        note(table, [(_named(row[0]), f"currency {row[1]!r} is not a current ISO 4217 code") for row in rows])
     for table, references in FOREIGN_KEYS.items():
         for column, referred, _deferred in references:
             sql = (
@@ -163,7 +172,8 @@ def upgrade() -> None:
                     referred,
                     [column],
                     ["id"],
-                    **(DEFERRED if deferred else {}),  # type: ignore[arg-type]
+                    deferrable=True if deferred else None,
+                    initially="DEFERRED" if deferred else None,
                 )
     for table in ["audit_entries", "idempotency_keys"]:
         with op.batch_alter_table(table) as batch:
