@@ -103,13 +103,14 @@ def test_column_defaults_computed_in_python_are_refused_direct_and_filled_in_thr
 def test_an_audit_entry_written_direct_is_stored_exactly_as_through_sqlalchemy(engine: Engine) -> None:
     audit = t.audit_entries
     at = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    user = {"id": uuid4(), "name": "auditor", "role": "sales", "active": True, "created_at": at, "updated_at": at}
 
     def entry() -> dict[str, Any]:
         return {
             "id": uuid4(),
             "seq": 1,
             "at": at,
-            "user_id": uuid4(),
+            "user_id": user["id"],  # an entry names a real user: the audit table's foreign key
             "record_type": "opportunity_close",
             "record_id": uuid4(),
             "opportunity_id": None,
@@ -126,6 +127,7 @@ def test_an_audit_entry_written_direct_is_stored_exactly_as_through_sqlalchemy(e
         audit.c.at,
     ).where(audit.c.id == bindparam("id"))
     with engine.begin() as conn:
+        conn.execute(insert(t.users), [user])
         Direct(_insert_into(audit)).run(conn, [direct])
         conn.execute(_insert_into(audit), [through_sqlalchemy])
         seen = {row["id"]: tuple(conn.execute(stored, {"id": row["id"]}).one()) for row in (direct, through_sqlalchemy)}

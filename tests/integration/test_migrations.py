@@ -7,14 +7,28 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
 from alembic import command
-from sqlalchemy import CheckConstraint, Engine, ForeignKeyConstraint, create_engine, inspect, text
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    Engine,
+    ForeignKeyConstraint,
+    create_engine,
+    insert,
+    inspect,
+    text,
+    update,
+)
 
 from dealdesk.db import tables as t
-from dealdesk.db.migrate import alembic_config, upgrade
+from dealdesk.db.migrate import RowsBreakNewRules, alembic_config, upgrade
 from tests.conftest import ENGINES, POSTGRES_URL, _with_search_path
 from tests.integration.schema_ddl import differences, schema_of
 
@@ -150,3 +164,141 @@ def test_the_invariants_migration_goes_down_to_the_0005_schema_and_up_again_to_h
     assert differences(schema_of(migrated), schema_of(at_0005)) == []
     upgrade(migrated)
     assert differences(schema_of(migrated), at_head) == []
+
+
+# ---------------------------------------------------------------------------------------------- the pre-check of 0006
+AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def _stamped(**row: Any) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "created_at": AT, "updated_at": AT, **row}
+
+
+def _deal(conn: Connection, user: UUID, account: UUID, **row: Any) -> UUID:
+    deal = _stamped(
+        name="Deal",
+        account_id=account,
+        currency="USD",
+        estimated_revenue=Decimal("10.00"),
+        owner_id=user,
+        state="open",
+        status_reason="in_progress",
+        version=1,
+    )
+    deal.update(row)
+    conn.execute(insert(t.opportunities), [deal])
+    return UUID(str(deal["id"]))
+
+
+def _close(conn: Connection, deal: UUID, user: UUID, account: UUID, **row: Any) -> UUID:
+    close = _stamped(
+        opportunity_id=deal,
+        outcome="won",
+        status_reason="won",
+        close_date=date(2026, 11, 1),
+        actual_revenue=Decimal("10.00"),
+        currency="USD",
+        owner_id=user,
+        account_id=account,
+        closed_by=user,
+        closed_at=AT,
+        opportunity_created_on=date(2026, 10, 1),
+    )
+    close.update(row)
+    conn.execute(insert(t.opportunity_closes), [close])
+    return UUID(str(close["id"]))
+
+
+def _won_quote(conn: Connection, deal: UUID, number: str) -> UUID:
+    quote = _stamped(
+        opportunity_id=deal,
+        number=number,
+        revision=0,
+        name="Offer",
+        state="won",
+        status_reason="won",
+        total_amount=Decimal("10.00"),
+        line_count=0,
+        version=1,
+    )
+    conn.execute(insert(t.quotes), [quote])
+    return UUID(str(quote["id"]))
+
+
+def _rows_breaking_every_new_rule(engine: Engine) -> dict[str, UUID]:
+    """At 0005: one row (or pair) for each rule 0006 adds, written straight in SQL as an old bug might have."""
+    with engine.begin() as conn:
+        user, account = uuid.uuid4(), uuid.uuid4()
+        conn.execute(insert(t.users), [_stamped(id=user, name="old", role="sales", active=True)])
+        conn.execute(insert(t.accounts), [_stamped(id=account, name="Acme")])
+        made_up = _deal(conn, user, account, currency="ZZZ")
+        gold = _deal(conn, user, account, currency="XAU")
+        negative = _deal(conn, user, account, estimated_revenue=Decimal("-1.00"))
+        twice_closed = _deal(conn, user, account, state="won", status_reason="won")
+        year_one = _close(conn, twice_closed, user, account, close_date=date(1, 1, 1))
+        second = _close(conn, twice_closed, user, account)
+        twice_won = _deal(conn, user, account)
+        first_won, second_won = _won_quote(conn, twice_won, "Q-1"), _won_quote(conn, twice_won, "Q-2")
+        lost_with_won = _deal(conn, user, account, state="lost", status_reason="canceled", won_quote_id=first_won)
+        dangling = _close(conn, _deal(conn, user, account), user, account, closed_by=uuid.uuid4())
+    return {
+        "made_up": made_up,
+        "gold": gold,
+        "negative": negative,
+        "year_one": year_one,
+        "second": second,
+        "first_won": first_won,
+        "second_won": second_won,
+        "lost_with_won": lost_with_won,
+        "dangling": dangling,
+    }
+
+
+def test_the_invariants_migration_names_every_row_that_breaks_a_new_rule_and_changes_nothing(
+    new_database: EngineFactory,
+) -> None:
+    engine = new_database()
+    upgrade(engine, "0005")
+    bad = _rows_breaking_every_new_rule(engine)
+    before = schema_of(engine)
+
+    with pytest.raises(RowsBreakNewRules) as refused:
+        upgrade(engine)
+
+    named = set(refused.value.rows)
+    assert {
+        f"opportunities {bad['made_up']}: currency 'ZZZ' is not a current ISO 4217 code",
+        f"opportunities {bad['gold']}: currency 'XAU' is not a current ISO 4217 code",
+        f"opportunities {bad['negative']}: negative estimated_revenue",
+        f"opportunity_closes {bad['year_one']}: close_date before 1900-01-01",
+        f"opportunities {bad['lost_with_won']}: lost with a won quote",
+        f"opportunity_closes {bad['dangling']}: closed_by names no row of users",
+    } <= named, named
+    assert any(row.startswith(f"opportunity_closes {bad['second']}: ") and "standing close" in row for row in named)
+    for quote in ("first_won", "second_won"):
+        assert any(row.startswith(f"quotes {bad[quote]}: ") and "one won quote" in row for row in named)
+    assert differences(schema_of(engine), before) == [], "nothing changed"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+
+
+def test_the_invariants_migration_runs_once_the_rows_named_are_put_right(new_database: EngineFactory) -> None:
+    engine = new_database()
+    upgrade(engine, "0005")
+    bad = _rows_breaking_every_new_rule(engine)
+    with pytest.raises(RowsBreakNewRules):
+        upgrade(engine)
+    with engine.begin() as conn:
+        opp, close, quote = t.opportunities, t.opportunity_closes, t.quotes
+        conn.execute(update(opp).where(opp.c.currency.in_(["ZZZ", "XAU"])).values(currency="USD"))
+        conn.execute(update(opp).where(opp.c.id == bad["negative"]).values(estimated_revenue=Decimal("0.00")))
+        conn.execute(update(opp).where(opp.c.id == bad["lost_with_won"]).values(won_quote_id=None))
+        conn.execute(update(close).where(close.c.id == bad["year_one"]).values(close_date=date(2001, 1, 1)))
+        conn.execute(update(close).where(close.c.id == bad["second"]).values(reopened_at=AT))
+        conn.execute(update(close).where(close.c.closed_by != close.c.owner_id).values(closed_by=close.c.owner_id))
+        conn.execute(update(quote).where(quote.c.id == bad["second_won"]).values(state="closed", status_reason="lost"))
+
+    upgrade(engine)
+
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"

@@ -19,7 +19,7 @@ from dealdesk.cli.refusals import EXIT_REFUSED, err, refusals
 from dealdesk.cli.users import users_app
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
-from dealdesk.db.migrate import upgrade
+from dealdesk.db.migrate import RowsBreakNewRules, upgrade
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import CloseDetails
@@ -68,6 +68,9 @@ def db_upgrade() -> None:
     engine = make_engine(settings)
     try:
         upgrade(engine)
+    except RowsBreakNewRules as refused:  # the migration changed nothing and names the rows to put right
+        err.print(str(refused), markup=False)
+        raise typer.Exit(EXIT_REFUSED) from None
     finally:
         engine.dispose()
     err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")

@@ -44,9 +44,15 @@ CURRENCY_SHAPE = {
 """Three capital letters, in each engine's own pattern language (the code set itself is domain/currencies.py's)."""
 FIRST_DAY = "'1900-01-01'"
 """No business date lies before it (SPEC §2); SQLite keeps dates as ISO text, PostgreSQL casts the literal."""
-DEFERRED = {"deferrable": True, "initially": "DEFERRED"}
-"""Foreign keys in a cycle (a deal names its won quote and contract, which name the deal) are checked at commit, so
-rows may be written in whatever order the code writes them; the others are checked at once."""
+
+
+def _checked_at_commit(target: str) -> ForeignKey:
+    """A foreign key in a cycle (a deal names its won quote and contract, which name the deal) is checked at commit,
+    so rows may be written in whatever order the code writes them; the others are checked at once. `use_alter` breaks
+    the cycle for SQLAlchemy's table order (PostgreSQL adds it once both tables exist; SQLite writes it inline)."""
+    return ForeignKey(target, use_alter=True, deferrable=True, initially="DEFERRED")
+
+
 OPPORTUNITY_STATUS = (
     "(state = 'open' AND status_reason IN ('in_progress', 'on_hold'))"
     " OR (state = 'won' AND status_reason = 'won')"
@@ -65,7 +71,7 @@ CLOSE_STATUS = (
 
 def _currency_shape() -> list[CheckConstraint]:
     return [
-        CheckConstraint(sql, name="currency").ddl_if(dialect=dialect)  # type: ignore[no-untyped-call]
+        CheckConstraint(sql, name="currency").ddl_if(dialect=dialect)
         for dialect, sql in CURRENCY_SHAPE.items()
     ]
 
@@ -139,8 +145,8 @@ opportunities = Table(
     Column("status_reason", String(16), nullable=False),
     Column("actual_revenue", FixedPoint2()),
     Column("actual_close_date", Date()),
-    Column("won_quote_id", Uuid(), ForeignKey("quotes.id", use_alter=True, **DEFERRED)),
-    Column("contract_id", Uuid(), ForeignKey("contracts.id", use_alter=True, **DEFERRED)),
+    Column("won_quote_id", Uuid(), _checked_at_commit("quotes.id")),
+    Column("contract_id", Uuid(), _checked_at_commit("contracts.id")),
     Column("version", Integer(), nullable=False),
     Column("external_id", String(200)),
     *_stamps(),
@@ -342,7 +348,7 @@ audit_entries = Table(
     Column("id", Uuid(), primary_key=True),
     Column("seq", Integer(), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
-    Column("user_id", Uuid(), ForeignKey("users.id"), nullable=False),
+    Column("user_id", Uuid(), nullable=False),  # no key: the CLI's user management is done by SYSTEM, no user
     Column("record_type", String(32), nullable=False),
     Column("record_id", Uuid(), nullable=False),  # names records of several kinds, deleted drafts too: no key
     Column("opportunity_id", Uuid(), ForeignKey("opportunities.id")),

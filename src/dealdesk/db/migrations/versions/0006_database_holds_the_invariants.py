@@ -3,7 +3,8 @@
 I2 and I3 (SPEC §6) were kept by the code alone. Now the database keeps them too, on both engines: a partial unique
 index allows one close record without `reopened_at` per opportunity, another one won quote per opportunity, and a
 CHECK forbids a lost opportunity with a won quote. Every column that names a record of one kind becomes a foreign
-key (the audit entry's `record_id` names several kinds, deleted drafts too, and stays free); the two of the deal's
+key (the audit entry's `record_id` names several kinds, deleted drafts too, and its `user_id` may be the SYSTEM
+actor: both stay free); the two of the deal's
 cycle with its won quote and contract are checked at commit. Cheap CHECKs guard money signs, state and status-reason
 pairs, the currency's shape and dates before 1900.
 
@@ -17,6 +18,9 @@ Create Date: 2026-12-03 08:30:00.000000
 """
 
 from __future__ import annotations
+
+import re
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -74,7 +78,6 @@ CHECKS: dict[str, list[tuple[str, str, str]]] = {
 """Per table: (constraint name, SQL, what a row that breaks it is wrong about). The date CHECKs compare with a text
 literal: SQLite keeps dates as ISO text, PostgreSQL casts it to a date."""
 WITH_CURRENCY = ["opportunities", "contracts", "opportunity_closes"]
-DEFERRED = {"deferrable": True, "initially": "DEFERRED"}
 FOREIGN_KEYS: dict[str, list[tuple[str, str, bool]]] = {
     "opportunities": [("won_quote_id", "quotes", True), ("contract_id", "contracts", True)],
     "opportunity_closes": [
@@ -84,10 +87,12 @@ FOREIGN_KEYS: dict[str, list[tuple[str, str, bool]]] = {
         ("closed_by", "users", False),
         ("reopened_by", "users", False),
     ],
-    "audit_entries": [("user_id", "users", False), ("opportunity_id", "opportunities", False)],
+    "audit_entries": [("opportunity_id", "opportunities", False)],
     "idempotency_keys": [("user_id", "users", False)],
 }
-"""Per table: (column, referred table, checked at commit). The deal's won quote and contract name the deal back."""
+"""Per table: (column, referred table, checked at commit). The deal's won quote and contract name the deal back.
+The audit entry's `user_id` stays free: user management from the command line is audited as done by SYSTEM, the nil
+UUID, which is no user (services/auth.py)."""
 UNIQUE_PARTIAL = [
     ("ix_opportunity_closes_one_standing_per_opportunity", "opportunity_closes", "reopened_at IS NULL"),
     ("ix_quotes_one_won_per_opportunity", "quotes", "state = 'won'"),
@@ -101,8 +106,14 @@ KEYS = {
 
 
 # ---------------------------------------------------------------------------------------------- the pre-check
+def _named(value: object) -> str:
+    """An id as people read it: SQLite keeps UUIDs as 32 hex digits, PostgreSQL answers them dashed."""
+    text = str(value)
+    return "/".join(str(uuid.UUID(part)) if re.fullmatch(r"[0-9a-f]{32}", part) else part for part in text.split("/"))
+
+
 def _rows(conn: sa.Connection, sql: str, **params: object) -> list[tuple[str, str]]:
-    return [(str(row[0]), str(row[1])) for row in conn.execute(sa.text(sql), params)]
+    return [(_named(row[0]), _named(row[1])) for row in conn.execute(sa.text(sql), params)]
 
 
 def _key(table: str) -> str:
@@ -119,10 +130,11 @@ def rows_that_break_the_new_rules(conn: sa.Connection) -> list[str]:
     for table, checks in CHECKS.items():
         for _name, sql, what in checks:
             note(table, _rows(conn, f"SELECT {_key(table)}, :what FROM {table} WHERE NOT ({sql})", what=what))
-    codes = sa.bindparam("codes", sorted(CURRENT_ISO_4217), expanding=True)
+    codes: sa.BindParameter[list[str]] = sa.bindparam("codes", sorted(CURRENT_ISO_4217), expanding=True)
     for table in WITH_CURRENCY:
         statement = sa.text(f"SELECT id, currency FROM {table} WHERE currency NOT IN :codes").bindparams(codes)
-        note(table, [(str(r[0]), f"currency {r[1]!r} is not a current ISO 4217 code") for r in conn.execute(statement)])
+        rows = conn.execute(statement).all()
+        note(table, [(_named(row[0]), f"currency {row[1]!r} is not a current ISO 4217 code") for row in rows])
     for table, references in FOREIGN_KEYS.items():
         for column, referred, _deferred in references:
             sql = (
@@ -130,7 +142,7 @@ def rows_that_break_the_new_rules(conn: sa.Connection) -> list[str]:
                 f" AND NOT EXISTS (SELECT 1 FROM {referred} WHERE {referred}.id = {table}.{column})"
             )
             note(table, _rows(conn, sql, what=f"{column} names no row of {referred}"))
-    for name, table, where in UNIQUE_PARTIAL:
+    for _name, table, where in UNIQUE_PARTIAL:
         sql = (
             f"SELECT id, opportunity_id FROM {table} WHERE {where} AND opportunity_id IN"
             f" (SELECT opportunity_id FROM {table} WHERE {where} GROUP BY opportunity_id HAVING count(*) > 1)"
@@ -160,7 +172,8 @@ def upgrade() -> None:
                     referred,
                     [column],
                     ["id"],
-                    **(DEFERRED if deferred else {}),  # type: ignore[arg-type]
+                    deferrable=True if deferred else None,
+                    initially="DEFERRED" if deferred else None,
                 )
     for table in ["audit_entries", "idempotency_keys"]:
         with op.batch_alter_table(table) as batch:
