@@ -148,7 +148,10 @@ def close_command(
     outcome: Annotated[CloseOutcome, typer.Option(help="won or lost")],
     reason: Annotated[CliReason | None, typer.Option(help="Status reason: won, canceled or out_sold")] = None,
     close_date: Annotated[str | None, typer.Option("--date", help="Close date YYYY-MM-DD (default today)")] = None,
-    revenue: Annotated[str | None, typer.Option(help="Actual revenue (default per SPEC §4)")] = None,
+    revenue: Annotated[
+        str | None,
+        typer.Option(help="Actual revenue (default: the won quote's total, else the estimate; 0.00 when lost)"),
+    ] = None,
     competitor: Annotated[UUID | None, typer.Option(help="Competitor id")] = None,
     close_reason: Annotated[UUID | None, typer.Option(help="Close reason (catalogue) id")] = None,
     description: Annotated[str | None, typer.Option(help="Why")] = None,

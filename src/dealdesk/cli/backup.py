@@ -30,7 +30,7 @@ def backup_command(
     try:
         pages = backup_sqlite(settings.database_url, file, busy_timeout_s=settings.sqlite_busy_timeout_ms / 1000)
     except NotSqlite:
-        err.print(f"[bold red]bad usage[/]: {PG_DUMP_HINT}")
+        err.print(f"[bold red]bad usage[/]: {PG_DUMP_HINT}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
     except DatabaseMissing as error:
         err.print(f"[bold red]database_error[/]: {error}")
