@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -33,9 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings)
     clock = SystemClock(settings.zone)
+    lease = timedelta(seconds=settings.idempotency_lease_s)
 
     def uow_factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, clock)
+        return SqlUnitOfWork(engine, clock, idempotency_lease=lease)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

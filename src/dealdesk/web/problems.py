@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dealdesk.domain.errors import DomainError, ValidationFailed
+from dealdesk.domain.errors import DomainError, RetryLater, ValidationFailed
 
 log = logging.getLogger("dealdesk.web")
 
@@ -34,6 +34,9 @@ STATUS_OF_CODE: dict[str, int] = {
     "rate_limited": 429,
     "unauthenticated": 401,
     "forbidden": 403,
+    "idempotency_key_in_progress": 409,
+    "busy": 503,
+    "database_unavailable": 503,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {
@@ -97,6 +100,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     412: _problem_response("precondition_failed: If-Match does not match the current ETag"),
     413: _problem_response("payload_too_large: body over 1 MiB"),
     422: _problem_response("validation_error (errors name each field) or idempotency_key_reused"),
+    503: _problem_response("busy or database_unavailable: send the request again after Retry-After seconds"),
 }
 """Every API route may answer these problems (RFC 9457); declared so the OpenAPI document is true."""
 
@@ -108,7 +112,10 @@ def problem(status: int, code: str, title: str, detail: str, **extensions: Any) 
 
 
 def domain_problem(error: DomainError) -> JSONResponse:
-    return problem(STATUS_OF_CODE.get(error.code, 409), error.code, error.title, error.detail, **error.extensions())
+    response = problem(STATUS_OF_CODE.get(error.code, 409), error.code, error.title, error.detail, **error.extensions())
+    if isinstance(error, RetryLater):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def field_name(location: Sequence[int | str]) -> str:
