@@ -13,25 +13,19 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx2
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
-from dealdesk.db.engine import WRITE_OPTION
-from dealdesk.domain.opportunity import Opportunity
-from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import Role
-from dealdesk.services import catalogue
-from dealdesk.services.opportunities import save
 from tests.integration.db_facts import invariant_violations
 from tests.trust.conftest import Database, _wait_until_answering, free_port, process_env, stop
+from tests.trust.holdups import held_up, open_deals, reading
 
 BULK = "/api/opportunities/bulk-close"
 LEASE_S = 2
@@ -61,45 +55,6 @@ def server(database: Database, log: Path) -> Iterator[tuple[str, subprocess.Pope
         stop(process)
 
 
-def _seed(database: Database, count: int, *, with_active_quote: bool = False) -> list[UUID]:
-    """Open opportunities, made by the domain model and saved by the store the use cases use, many per
-    transaction (a thousand through the API would take most of the test's time)."""
-    uow = database.uow()
-    with uow.transaction():
-        seller = uow.users.ensure("seller", "sales")
-    account = catalogue.create_account(uow, name="Idempotent Industries", actor=seller)
-    ids: list[UUID] = []
-    with uow.transaction():
-        for i in range(count):
-            at = uow.clock.now()
-            deal = Opportunity.open_new(
-                id=uuid4(),
-                name=f"Deal {i:04d}",
-                account_id=account.id,
-                currency="USD",
-                estimated_revenue=Decimal("1000.00"),
-                estimated_close_date=None,
-                description=None,
-                owner_id=seller.id,
-                at=at,
-            )
-            uow.opportunities.add(deal)
-            if with_active_quote:
-                lines = [QuoteLine.checked("Work", Decimal("1"), Decimal("500.00"), field="lines[0]")]
-                quote = deal.add_quote(
-                    quote_id=uuid4(),
-                    number=uow.quotes.next_number(),
-                    name="Offer",
-                    lines=lines,
-                    valid_until=None,
-                    at=at,
-                )
-                deal.activate_quote(quote.id, at=at)
-            save(uow, deal, seller)
-            ids.append(deal.id)
-    return ids
-
-
 def _bulk_body(ids: list[UUID]) -> dict[str, Any]:
     return {"ids": [str(i) for i in ids], "outcome": "lost", "status_reason": "canceled", "close_date": _today()}
 
@@ -108,22 +63,15 @@ def _today() -> str:
     return date.today().isoformat()
 
 
-@contextmanager
-def _reading(database: Database) -> Iterator[Connection]:
-    """A read-only connection: on SQLite it must not take the write lock (a write transaction begins with it)."""
-    with database.engine.connect() as conn:
-        yield conn.execution_options(**{WRITE_OPTION: False})
-
-
 def _closes_per_deal(database: Database) -> dict[UUID, int]:
     c = t.opportunity_closes.c
-    with _reading(database) as conn:
+    with reading(database) as conn:
         rows = conn.execute(select(c.opportunity_id, func.count()).group_by(c.opportunity_id))
         return {row[0]: row[1] for row in rows}
 
 
 def _lost(database: Database) -> int:
-    with _reading(database) as conn:
+    with reading(database) as conn:
         return int(conn.execute(select(func.count()).where(t.opportunities.c.state == "lost")).scalar_one())
 
 
@@ -144,7 +92,7 @@ def _replayed(response: httpx2.Response) -> bool:
 
 
 def test_identical_bulk_closes_sent_at_once_to_two_servers_run_once(database: Database, tmp_path: Path) -> None:
-    ids = _seed(database, 1000)
+    ids = open_deals(database, 1000)
     headers = {"Authorization": f"Bearer {database.token('boss', Role.MANAGER)}", "Idempotency-Key": "bulk-once"}
     with ExitStack() as stack:
         urls = [stack.enter_context(server(database, tmp_path / f"server-{i}.log"))[0] for i in range(2)]
@@ -168,7 +116,7 @@ def test_identical_bulk_closes_sent_at_once_to_two_servers_run_once(database: Da
 def test_identical_closes_or_wins_sent_at_once_to_two_servers_run_once_and_all_get_its_answer(
     database: Database, tmp_path: Path, action: str
 ) -> None:
-    (deal,) = _seed(database, 1, with_active_quote=True)
+    (deal,) = open_deals(database, 1, with_active_quote=True)
     with database.engine.connect() as conn:
         quote_id = conn.execute(select(t.quotes.c.id)).scalar_one()
     if action == "close":
@@ -188,41 +136,17 @@ def test_identical_closes_or_wins_sent_at_once_to_two_servers_run_once_and_all_g
     assert _closes_per_deal(database) == {deal: 1}
 
 
-@contextmanager
-def _second_batch_held_up(database: Database, deal: UUID) -> Iterator[None]:
-    """Keep the bulk's second batch (of 500) from committing while the test kills the server, so that the kill
-    lands after the first batch for certain: unhindered, the second batch commits within milliseconds of the first.
-    On PostgreSQL another transaction holds the deal's row lock, as a colleague's edit would. SQLite has no row
-    locks, so a stand-in makes the deal's update slow: a trigger that counts a billion-row cross join."""
-    if database.name == "postgresql":
-        with database.engine.connect() as conn, conn.begin():
-            conn.execute(select(t.opportunities.c.id).where(t.opportunities.c.id == deal).with_for_update())
-            yield
-        return
-    with database.engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TRIGGER held_up AFTER UPDATE ON opportunities "
-            f"WHEN NEW.id = '{deal.hex}' BEGIN "
-            "SELECT count(*) FROM opportunities AS a, opportunities AS b, opportunities AS c; END"
-        )
-    try:
-        yield
-    finally:
-        with database.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER held_up")
-
-
 def test_a_bulk_close_whose_server_is_killed_mid_way_is_finished_by_the_retry_and_answered_as_a_whole(
     database: Database, tmp_path: Path
 ) -> None:
-    ids = _seed(database, 1000)
+    ids = open_deals(database, 1000)
     headers = {"Authorization": f"Bearer {database.token('boss', Role.MANAGER)}", "Idempotency-Key": "bulk-crash"}
     body = _bulk_body(ids)
     log = tmp_path / "server.log"
 
     with (
         server(database, log) as (url, process),
-        _second_batch_held_up(database, ids[-1]),
+        held_up(database, ids[-1]),
         ThreadPoolExecutor(1) as pool,
     ):
         pending = pool.submit(httpx2.post, url + BULK, json=body, headers=headers, timeout=120)

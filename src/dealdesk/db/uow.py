@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION, writer_turns
+from dealdesk.db.failures import retry_later_on_database_failures
 from dealdesk.db.idempotency_runs import SqlIdempotencyRuns
 from dealdesk.db.moving import SqlMoving
 from dealdesk.db.opportunity_store import SqlOpportunities
@@ -192,7 +193,7 @@ class SqlUnitOfWork:
 
     @contextmanager
     def _run(self, *, write: bool) -> Iterator[None]:
-        with self._engine.connect() as connection:
+        with retry_later_on_database_failures(), self._engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: write})
             try:
                 with connection.begin():

@@ -187,10 +187,12 @@ def bulk_close(
     actor: Actor,
     pre: Preconditions = NO_PRECONDITIONS,
     on_row: Callable[[BulkRow], None] | None = None,
+    after_batch: Callable[[], None] | None = None,
 ) -> BulkResult:
     """Each opportunity closes or is refused on its own, and every one is reported, in the order given. A refusal
     is decided before anything of that opportunity is written, so a refused one is left untouched. Commits come in
-    batches so that a large close stays fast; a crash loses whole batches, never half an opportunity.
+    batches so that a large close stays fast; a crash loses whole batches, never half an opportunity. `on_row`
+    hears each row as soon as its batch committed, and `after_batch` is called once the batch's rows are heard.
 
     Under an Idempotency-Key the bulk runs once (SPEC §7): it claims the key with a lease, and each batch records
     its rows' results in the transaction that closes them. A retry after a crash finds that progress, closes only
@@ -198,10 +200,13 @@ def bulk_close(
     details = check_bulk_close(uow, ids, details, actor=actor)
     request = pre.idempotency
     if request is None:
-        return BulkResult(results=_close_in_batches(uow, ids, details, actor=actor, on_row=on_row, run=None))
+        rows = _close_in_batches(uow, ids, details, actor=actor, on_row=on_row, after_batch=after_batch, run=None)
+        return BulkResult(results=rows)
     claim = guards.claim_run(uow, request)
     with uow.idempotency_runs.kept_alive(request, claim):
-        rows = _close_in_batches(uow, ids, details, actor=actor, on_row=on_row, run=(request, claim))
+        rows = _close_in_batches(
+            uow, ids, details, actor=actor, on_row=on_row, after_batch=after_batch, run=(request, claim)
+        )
         result = BulkResult(results=rows)
         with uow.transaction():
             uow.idempotency_runs.hold(request, claim)
@@ -220,6 +225,7 @@ def _close_in_batches(
     *,
     actor: Actor,
     on_row: Callable[[BulkRow], None] | None,
+    after_batch: Callable[[], None] | None,
     run: Run | None,
 ) -> tuple[BulkRow, ...]:
     by_id = _progress_rows(run[1].progress) if run is not None else {}
@@ -234,6 +240,8 @@ def _close_in_batches(
         if on_row is not None:
             for opportunity_id in batch:
                 on_row(batch_rows[opportunity_id])
+        if after_batch is not None:
+            after_batch()
     return tuple(by_id[i] for i in ids)
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dealdesk.db.failures import as_retry_later
 from dealdesk.domain.errors import DomainError, RetryLater, ValidationFailed
 
 log = logging.getLogger("dealdesk.web")
@@ -198,5 +199,8 @@ def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        retry_later = as_retry_later(error)  # a database failure outside a unit of work's transaction
+        if retry_later is not None:
+            return domain_problem(retry_later)
         log.exception("unexpected error", exc_info=error)
         return problem(500, "internal_error", "Internal error", "Something went wrong on our side; nothing was changed")
