@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     """How long a SQLite writer waits for the write lock before giving up."""
     pool_size: int = 10
+    idempotency_lease_s: float = 15.0
+    """How long a request under an Idempotency-Key holds the key without renewing it (it renews it every third of
+    that while it runs): a retry after a server died waits at most this long before it resumes the work."""
     max_body_bytes: int = 1_048_576
     metrics_allow: str = "127.0.0.0/8,::1"
     """Who may read /metrics: addresses or CIDRs, comma-separated (judged after the trusted proxies)."""

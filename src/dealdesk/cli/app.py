@@ -1,5 +1,6 @@
 """Typer commands. Each calls the same use cases as the API; one place maps refusals to exit codes:
-0 done, 1 refused by a rule (stderr names the code), 2 bad usage or bad input."""
+0 done, 1 refused by a rule (stderr names the code), 2 bad usage or bad input, 3 the database could not be reached
+or used."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dealdesk.cli import backup, moving
-from dealdesk.cli.refusals import EXIT_REFUSED, err, refusals
+from dealdesk.cli.refusals import EXIT_DATABASE, EXIT_REFUSED, err, refusals
 from dealdesk.cli.users import users_app
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
 from dealdesk.db.migrate import RowsBreakNewRules, upgrade
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import RetryLater
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import check_money, parse_decimal_text, parse_iso_date
@@ -218,8 +220,11 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except RetryLater as error:  # raised outside a command's own `refusals()`, e.g. while finding its user
+        err.print(f"[bold red]{error.code}[/]: {error.detail}")
+        sys.exit(EXIT_DATABASE)
     except (OperationalError, ProgrammingError) as error:
         # The usual cause: a database that was never migrated, or one that does not answer.
         err.print(f"[bold red]database_error[/]: {error.orig}")
         err.print("Is DEALDESK_DATABASE_URL right, and has `dealdesk db upgrade` been run on it?")
-        sys.exit(EXIT_REFUSED)
+        sys.exit(EXIT_DATABASE)

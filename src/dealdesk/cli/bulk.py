@@ -1,4 +1,7 @@
-"""Bulk close from a CSV file: read in chunks, close, stream every row's result to a CSV file as it comes."""
+"""Bulk close from a CSV file: read in chunks, close, stream every row's result to a CSV file as it comes.
+
+Each batch's results reach the file (flushed) as soon as its transaction commits, so a run that is killed leaves
+out at most the results of the batch in flight, and a rerun of the same file reports those deals."""
 
 from __future__ import annotations
 
@@ -88,7 +91,7 @@ def run_bulk_close(
                 ids.append(opportunity_id)
 
             if ids:
-                closing.bulk_close(uow, ids, details, actor=actor, on_row=on_row)
+                closing.bulk_close(uow, ids, details, actor=actor, on_row=on_row, after_batch=out.flush)
             progress.advance(task, len(chunk) - len(ids))
             out.flush()
     return closed, failed

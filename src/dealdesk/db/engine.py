@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 
 from dealdesk.config import Settings
+from dealdesk.db.dead_connections import drop_dead_connections
 
 WRITE_OPTION = "dealdesk_write"
 UNICODE_LOWER = "dealdesk_lower"
@@ -58,7 +59,9 @@ def make_engine(settings: Settings) -> Engine:
         _configure_sqlite(engine, settings)
         _WRITERS[engine] = WriterTurns(settings.sqlite_busy_timeout_ms / 1000)
         return engine
-    return create_engine(url, pool_size=settings.pool_size, max_overflow=settings.pool_size)
+    engine = create_engine(url, pool_size=settings.pool_size, max_overflow=settings.pool_size)
+    drop_dead_connections(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:

@@ -372,6 +372,23 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
+idempotency_runs = Table(
+    "idempotency_runs",
+    metadata,
+    Column("user_id", Uuid(), ForeignKey("users.id"), primary_key=True),
+    Column("scope", String(300), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("lease_owner", Uuid(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=False),
+    Column("progress", LargeBinary()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_idempotency_runs_created_at", "created_at"),
+)
+"""A request under an Idempotency-Key while it runs (SPEC §7): who runs it, until when its lease holds, and for a
+bulk close the result of each opportunity done so far, written in the transaction that closed it. When it finishes,
+its answer goes to idempotency_keys and this row goes."""
+
 api_tokens = Table(
     "api_tokens",
     metadata,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,8 @@ from sqlalchemy.engine import Connection
 from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION, writer_turns
+from dealdesk.db.failures import retry_later_on_database_failures
+from dealdesk.db.idempotency_runs import SqlIdempotencyRuns
 from dealdesk.db.moving import SqlMoving
 from dealdesk.db.opportunity_store import SqlOpportunities
 from dealdesk.db.reports import SqlReports
@@ -31,7 +35,13 @@ from dealdesk.db.stores import (
     SqlUsers,
 )
 from dealdesk.db.views import SqlViews
-from dealdesk.services.ports import Clock
+from dealdesk.services.ports import Clock, IdempotencyRequest, RunClaim
+
+IDEMPOTENCY_LEASE = timedelta(seconds=15)
+"""How long a run under an Idempotency-Key holds its key without renewing it: a retry after a crash waits this long
+at most. The run renews it every third of that."""
+
+log = logging.getLogger("dealdesk.db")
 
 
 class SystemClock:
@@ -51,10 +61,18 @@ class SystemClock:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, clock: Clock, *, on_close: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        on_close: Callable[[str], None] | None = None,
+        idempotency_lease: timedelta = IDEMPOTENCY_LEASE,
+    ) -> None:
         """`on_close(outcome)` is told of every opportunity close once its transaction has committed."""
         self._engine = engine
         self._on_close = on_close
+        self._idempotency_lease = idempotency_lease
         self._writer_turns = writer_turns(engine)
         self._connection: Connection | None = None
         self._write = True
@@ -98,6 +116,32 @@ class SqlUnitOfWork:
     @cached_property
     def idempotency(self) -> SqlIdempotency:
         return SqlIdempotency(self._current, self.clock.now, self._writes)
+
+    @cached_property
+    def idempotency_runs(self) -> SqlIdempotencyRuns:
+        return SqlIdempotencyRuns(self._current, self.clock.now, self._idempotency_lease, self._renewing)
+
+    @contextmanager
+    def _renewing(self, request: IdempotencyRequest, claim: RunClaim) -> Iterator[None]:
+        """Renew a run's lease every third of its length, in a unit of work of its own, while the block runs."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            renewer = SqlUnitOfWork(self._engine, self.clock, idempotency_lease=self._idempotency_lease)
+            while not stop.wait(self._idempotency_lease.total_seconds() / 3):
+                try:
+                    with renewer.transaction():
+                        renewer.idempotency_runs.renew(request, claim)
+                except Exception:  # the run's own transactions fail too then, and say why
+                    log.warning("could not renew the lease of Idempotency-Key %r", request.key, exc_info=True)
+
+        thread = threading.Thread(target=renew, name="idempotency-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     @cached_property
     def users(self) -> SqlUsers:
@@ -158,7 +202,7 @@ class SqlUnitOfWork:
 
     @contextmanager
     def _run(self, *, write: bool) -> Iterator[None]:
-        with self._engine.connect() as connection:
+        with retry_later_on_database_failures(), self._engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: write})
             try:
                 with connection.begin():

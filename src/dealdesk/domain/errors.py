@@ -141,3 +141,26 @@ class IdempotencyKeyReused(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     title = "Too many attempts"
+
+
+class RetryLater(DomainError):
+    """A request that could not be done now but may succeed if sent again after `retry_after` seconds."""
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
+class IdempotencyKeyInProgress(RetryLater):
+    code = "idempotency_key_in_progress"
+    title = "A request with this Idempotency-Key is still running"
+
+
+class Busy(RetryLater):
+    code = "busy"
+    title = "The database is busy"
+
+
+class DatabaseUnavailable(RetryLater):
+    code = "database_unavailable"
+    title = "The database cannot be reached"

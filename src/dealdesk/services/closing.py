@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,7 +16,7 @@ from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
 from dealdesk.services.opportunities import save
-from dealdesk.services.ports import Page, UnitOfWork
+from dealdesk.services.ports import IdempotencyRequest, Page, RunClaim, UnitOfWork
 from dealdesk.services.references import check_close_references
 
 BULK_BATCH = 500
@@ -186,26 +187,84 @@ def bulk_close(
     actor: Actor,
     pre: Preconditions = NO_PRECONDITIONS,
     on_row: Callable[[BulkRow], None] | None = None,
+    after_batch: Callable[[], None] | None = None,
 ) -> BulkResult:
     """Each opportunity closes or is refused on its own, and every one is reported, in the order given. A refusal
     is decided before anything of that opportunity is written, so a refused one is left untouched. Commits come in
-    batches so that a large close stays fast; a crash loses whole batches, never half an opportunity."""
+    batches so that a large close stays fast; a crash loses whole batches, never half an opportunity. `on_row`
+    hears each row as soon as its batch committed, and `after_batch` is called once the batch's rows are heard.
+
+    Under an Idempotency-Key the bulk runs once (SPEC §7): it claims the key with a lease, and each batch records
+    its rows' results in the transaction that closes them. A retry after a crash finds that progress, closes only
+    the rest, and answers, and stores, the result of the whole bulk as if it had run once."""
     details = check_bulk_close(uow, ids, details, actor=actor)
-    if pre.idempotency is not None:
-        with uow.transaction(write=False):
-            guards.check(uow, replace(pre, expected_version=None), current_version=0)
-    by_id: dict[UUID, BulkRow] = {}
-    for batch in _batches(ids, BULK_BATCH):
-        batch_rows = _close_batch(uow, batch, details, actor=actor)
-        by_id.update(batch_rows)
+    request = pre.idempotency
+    if request is None:
+        rows = _close_in_batches(uow, ids, details, actor=actor, on_row=on_row, after_batch=after_batch, run=None)
+        return BulkResult(results=rows)
+    claim = guards.claim_run(uow, request)
+    with uow.idempotency_runs.kept_alive(request, claim):
+        rows = _close_in_batches(
+            uow, ids, details, actor=actor, on_row=on_row, after_batch=after_batch, run=(request, claim)
+        )
+        result = BulkResult(results=rows)
+        with uow.transaction():
+            uow.idempotency_runs.hold(request, claim)
+            guards.remember(uow, pre, result)
+            uow.idempotency_runs.finish(request, claim)
+    return result
+
+
+Run = tuple[IdempotencyRequest, RunClaim]
+
+
+def _close_in_batches(
+    uow: UnitOfWork,
+    ids: Sequence[UUID],
+    details: CloseDetails,
+    *,
+    actor: Actor,
+    on_row: Callable[[BulkRow], None] | None,
+    after_batch: Callable[[], None] | None,
+    run: Run | None,
+) -> tuple[BulkRow, ...]:
+    by_id = _progress_rows(run[1].progress) if run is not None else {}
+    for batch in _batches([i for i in ids if i not in by_id], BULK_BATCH):
+        with uow.transaction():
+            if run is not None:
+                uow.idempotency_runs.hold(*run)
+            batch_rows = _close_batch(uow, batch, details, actor=actor)
+            by_id.update(batch_rows)
+            if run is not None:
+                uow.idempotency_runs.record_progress(*run, _progress_bytes(by_id))
         if on_row is not None:
             for opportunity_id in batch:
                 on_row(batch_rows[opportunity_id])
-    result = BulkResult(results=tuple(by_id[i] for i in ids))
-    if pre.idempotency is not None:
-        with uow.transaction():
-            guards.remember(uow, pre, result)
-    return result
+        if after_batch is not None:
+            after_batch()
+    return tuple(by_id[i] for i in ids)
+
+
+class RecordedRefusal(DomainError):
+    """An opportunity's refusal as an earlier, interrupted run of the same bulk close recorded it."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code  # type: ignore[misc]  # the recorded refusal's own code, whatever its class was
+
+
+def _progress_bytes(rows: dict[UUID, BulkRow]) -> bytes:
+    return json.dumps(
+        [[str(row.id), row.ok, *((row.error.code, row.error.detail) if row.error else ())] for row in rows.values()]
+    ).encode()
+
+
+def _progress_rows(progress: bytes | None) -> dict[UUID, BulkRow]:
+    rows: dict[UUID, BulkRow] = {}
+    for raw_id, ok, *refusal in json.loads(progress) if progress else []:
+        opportunity_id = UUID(raw_id)
+        rows[opportunity_id] = BulkRow(opportunity_id, ok=ok, error=RecordedRefusal(*refusal) if refusal else None)
+    return rows
 
 
 def _batches(ids: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
@@ -214,31 +273,31 @@ def _batches(ids: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
 
 
 def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, *, actor: Actor) -> dict[UUID, BulkRow]:
+    """One batch, inside the caller's transaction."""
     rows: dict[UUID, BulkRow] = {}
     ids = sorted(batch)
-    with uow.transaction():
-        locked = uow.opportunities.lock_many(ids)
-        # The referenced reason and competitor are the same for every deal: checked once, under the batch's locks
-        # (if they fail, each deal checks again, to be refused exactly as a single close would be).
+    locked = uow.opportunities.lock_many(ids)
+    # The referenced reason and competitor are the same for every deal: checked once, under the batch's locks
+    # (if they fail, each deal checks again, to be refused exactly as a single close would be).
+    try:
+        check_close_references(
+            uow,
+            outcome=details.outcome,
+            close_reason_id=details.close_reason_id,
+            competitor_id=details.competitor_id,
+        )
+        references_checked = True
+    except ValidationFailed:
+        references_checked = False
+    for opportunity_id in ids:
         try:
-            check_close_references(
-                uow,
-                outcome=details.outcome,
-                close_reason_id=details.close_reason_id,
-                competitor_id=details.competitor_id,
+            opportunity = locked.get(opportunity_id)
+            if opportunity is None:
+                raise NotFound("opportunity", opportunity_id)
+            _close_locked(
+                uow, opportunity, details, actor=actor, pre=NO_PRECONDITIONS, references_checked=references_checked
             )
-            references_checked = True
-        except ValidationFailed:
-            references_checked = False
-        for opportunity_id in ids:
-            try:
-                opportunity = locked.get(opportunity_id)
-                if opportunity is None:
-                    raise NotFound("opportunity", opportunity_id)
-                _close_locked(
-                    uow, opportunity, details, actor=actor, pre=NO_PRECONDITIONS, references_checked=references_checked
-                )
-                rows[opportunity_id] = BulkRow(opportunity_id, ok=True)
-            except DomainError as error:
-                rows[opportunity_id] = BulkRow(opportunity_id, ok=False, error=error)
+            rows[opportunity_id] = BulkRow(opportunity_id, ok=True)
+        except DomainError as error:
+            rows[opportunity_id] = BulkRow(opportunity_id, ok=False, error=error)
     return rows

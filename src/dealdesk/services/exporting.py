@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from dealdesk.services.moving import COLUMNS, Kind
+from dealdesk.services.moving import COLUMNS, VALUE_COLUMNS, Kind
 from dealdesk.services.ports import UnitOfWork
+from dealdesk.services.spreadsheet_guard import guard_text
 
 PROGRESS_EVERY = 1000
 
@@ -38,14 +39,21 @@ def count_rows(uow: UnitOfWork, kind: Kind) -> int:
 
 
 def export_csv(uow: UnitOfWork, kind: Kind, out: TextIO, *, on_rows: Callable[[int], None] | None = None) -> int:
-    """Write the header and every record of `kind` to `out`, oldest first; answers how many rows were written."""
+    """Write the header and every record of `kind` to `out`, oldest first; answers how many rows were written.
+    Text cells carry the formula guard (SPEC §7), which import takes off again."""
     columns = COLUMNS[kind]
+    guarded = [column not in VALUE_COLUMNS for column in columns]
     writer = csv.writer(out)
     written = 0
     with uow.transaction(write=False):
         writer.writerow(columns)
         for row in uow.moving.export_rows(kind):
-            writer.writerow([cell(row[column]) for column in columns])
+            writer.writerow(
+                [
+                    guard_text(cell(row[column])) if text else cell(row[column])
+                    for column, text in zip(columns, guarded, strict=True)
+                ]
+            )
             written += 1
             if on_rows is not None and written % PROGRESS_EVERY == 0:
                 on_rows(PROGRESS_EVERY)

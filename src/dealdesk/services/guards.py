@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from dealdesk.domain.errors import IdempotencyKeyReused, PreconditionFailed
-from dealdesk.services.ports import IdempotencyRequest, StoredAnswer, UnitOfWork
+from dealdesk.services.ports import IdempotencyRequest, RunClaim, StoredAnswer, UnitOfWork
 
 R = TypeVar("R")
 
@@ -37,14 +37,29 @@ class Replay(Exception):
 
 def check(uow: UnitOfWork, pre: Preconditions, *, current_version: int) -> None:
     if pre.idempotency is not None:
-        found = uow.idempotency.find(pre.idempotency)
-        if found is not None:
-            fingerprint, answer = found
-            if fingerprint != pre.idempotency.fingerprint:
-                raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body")
-            raise Replay(answer)
+        _replay_if_answered(uow, pre.idempotency)
     if pre.expected_version is not None and pre.expected_version != current_version:
         raise PreconditionFailed("The record changed since you last read it (If-Match does not match its ETag)")
+
+
+def _replay_if_answered(uow: UnitOfWork, request: IdempotencyRequest) -> None:
+    found = uow.idempotency.find(request)
+    if found is not None:
+        fingerprint, answer = found
+        if fingerprint != request.fingerprint:
+            raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body")
+        raise Replay(answer)
+
+
+def claim_run(uow: UnitOfWork, request: IdempotencyRequest) -> RunClaim:
+    """For a change that spans several transactions (a bulk close): claim its key, in a transaction of its own,
+    for this one run, or take over a run whose server died. A repeat of a finished run replays its answer; one of a
+    run still under way is IdempotencyKeyInProgress. The stored answer is looked for after the claim: a run that
+    finishes meanwhile stores its answer and gives up its claim in one transaction, so one of the two is seen."""
+    with uow.transaction():
+        claim = uow.idempotency_runs.claim(request)
+        _replay_if_answered(uow, request)
+        return claim
 
 
 def remember(uow: UnitOfWork, pre: Preconditions, result: R) -> R:

@@ -25,8 +25,9 @@ from dealdesk.domain.values import (
     parse_decimal_text,
     parse_iso_date,
 )
-from dealdesk.services.moving import COLUMNS, MAX_EXTERNAL_ID, REQUIRED, Kind
+from dealdesk.services.moving import COLUMNS, MAX_EXTERNAL_ID, REQUIRED, VALUE_COLUMNS, Kind
 from dealdesk.services.ports import UnitOfWork
+from dealdesk.services.spreadsheet_guard import unguard_text
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -263,7 +264,8 @@ class Cells:
 
 def read_rows(stream: TextIO, kind: Kind, run: Run) -> Iterator[SourceRow]:
     """The file's data rows with the line each starts on. A header that does not fit the kind stops the import;
-    so does text that cannot be read as CSV or as UTF-8 (nothing after it is read, and it is reported)."""
+    so does text that cannot be read as CSV or as UTF-8 (nothing after it is read, and it is reported). Text cells
+    lose the formula guard an export gave them; number, money and date cells are read as they are."""
     reader = csv.reader(stream, strict=True)
     last_line = 0
     try:
@@ -274,6 +276,7 @@ def read_rows(stream: TextIO, kind: Kind, run: Run) -> Iterator[SourceRow]:
         header = [cell.strip().lstrip("\ufeff") for cell in first]
         if not _header_fits(header, kind, run):
             return
+        text_columns = [column not in VALUE_COLUMNS for column in header]
         last_line = reader.line_num
         for record in reader:
             line = last_line + 1
@@ -283,7 +286,8 @@ def read_rows(stream: TextIO, kind: Kind, run: Run) -> Iterator[SourceRow]:
             if len(record) != len(header):
                 run.problem(line, "", f"has {len(record)} fields where the header has {len(header)}")
                 continue
-            yield SourceRow(line, dict(zip(header, record, strict=True)))
+            values = [unguard_text(cell) if text else cell for cell, text in zip(record, text_columns, strict=True)]
+            yield SourceRow(line, dict(zip(header, values, strict=True)))
     except csv.Error as error:
         run.problem(last_line + 1, "", f"cannot be read as CSV ({error}); nothing after it was read")
     except UnicodeDecodeError:

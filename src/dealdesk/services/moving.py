@@ -106,4 +106,28 @@ QUOTE_LINE_COLUMNS: Final = ("line", "line_description", "line_quantity", "line_
 
 QUOTE_COLUMNS: Final = tuple(c for c in COLUMNS[Kind.QUOTES] if c not in QUOTE_LINE_COLUMNS)
 
+VALUE_COLUMNS: Final = frozenset(
+    {
+        "active",
+        "revision",
+        "line",
+        "estimated_revenue",
+        "actual_revenue",
+        "total_amount",
+        "line_quantity",
+        "line_unit_price",
+        "line_amount",
+        "estimated_close_date",
+        "actual_close_date",
+        "valid_until",
+        "closed_on",
+        "close_date",
+        "created_at",
+        "closed_at",
+        "reopened_at",
+    }
+)
+"""Columns of numbers, money, quantities, dates, timestamps and flags. Every other column is text, which export
+writes with the formula guard and import reads without it (services/spreadsheet_guard.py)."""
+
 MAX_EXTERNAL_ID = 200

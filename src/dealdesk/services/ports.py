@@ -167,6 +167,41 @@ class IdempotencyStore(Protocol):
     def remember(self, request: IdempotencyRequest, answer: StoredAnswer, *, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class RunClaim:
+    """A key claimed by this run of its request. `progress` is what an earlier run of the same request, whose
+    lease lapsed (its server died), had done and committed; None for a first run."""
+
+    owner: UUID
+    progress: bytes | None
+
+
+class IdempotencyRuns(Protocol):
+    """Requests under an Idempotency-Key while they run: one execution per key, even across server processes."""
+
+    def claim(self, request: IdempotencyRequest) -> RunClaim:
+        """Claim the key with a lease, or take over a run whose lease lapsed. IdempotencyKeyInProgress while
+        another run holds a live lease; IdempotencyKeyReused if that run is of another body."""
+        ...
+
+    def hold(self, request: IdempotencyRequest, claim: RunClaim) -> None:
+        """Renew the lease inside the transaction about to do part of the run, which keeps it until it ends;
+        IdempotencyKeyInProgress if another run has taken the key over."""
+        ...
+
+    def record_progress(self, request: IdempotencyRequest, claim: RunClaim, progress: bytes) -> None:
+        """What the run has done so far, in the transaction that did it."""
+        ...
+
+    def finish(self, request: IdempotencyRequest, claim: RunClaim) -> None:
+        """The run is over (its answer is stored in the same transaction)."""
+        ...
+
+    def kept_alive(self, request: IdempotencyRequest, claim: RunClaim) -> AbstractContextManager[None]:
+        """Renews the lease every few seconds, from a connection of its own, while the block runs."""
+        ...
+
+
 class UserDirectory(Protocol):
     def ensure(self, name: str, role: str) -> Actor:
         """The user of that name, created with that role if missing."""
@@ -303,6 +338,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def idempotency_runs(self) -> IdempotencyRuns: ...
     @property
     def users(self) -> UserDirectory: ...
     @property

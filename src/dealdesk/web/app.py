@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -35,10 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings)
     clock = SystemClock(settings.zone)
+    lease = timedelta(seconds=settings.idempotency_lease_s)
     metrics.watch_pool(engine)
 
     def uow_factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, clock, on_close=metrics.count_close)
+        return SqlUnitOfWork(engine, clock, on_close=metrics.count_close, idempotency_lease=lease)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import Unauthenticated
+from dealdesk.domain.errors import RetryLater, Unauthenticated
+from dealdesk.web.problems import domain_problem
 
 
 class BearerAuth:
@@ -32,6 +33,9 @@ class BearerAuth:
             actor = await run_in_threadpool(self.authenticate, token)
         except Unauthenticated as error:
             await self._refuse(send, error.detail)
+            return
+        except RetryLater as error:  # the database is busy or down: 503, not a 500 from outside every handler
+            await domain_problem(error)(scope, receive, send)
             return
         scope.setdefault("state", {})["actor"] = actor
         await self.app(scope, receive, send)

@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dealdesk.domain.errors import DomainError, ValidationFailed
+from dealdesk.db.failures import as_retry_later
+from dealdesk.domain.errors import DomainError, RetryLater, ValidationFailed
 
 log = logging.getLogger("dealdesk.web")
 
@@ -34,6 +35,9 @@ STATUS_OF_CODE: dict[str, int] = {
     "rate_limited": 429,
     "unauthenticated": 401,
     "forbidden": 403,
+    "idempotency_key_in_progress": 409,
+    "busy": 503,
+    "database_unavailable": 503,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {
@@ -97,6 +101,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     412: _problem_response("precondition_failed: If-Match does not match the current ETag"),
     413: _problem_response("payload_too_large: body over 1 MiB"),
     422: _problem_response("validation_error (errors name each field) or idempotency_key_reused"),
+    503: _problem_response("busy or database_unavailable: send the request again after Retry-After seconds"),
 }
 """Every API route may answer these problems (RFC 9457); declared so the OpenAPI document is true."""
 
@@ -108,7 +113,10 @@ def problem(status: int, code: str, title: str, detail: str, **extensions: Any) 
 
 
 def domain_problem(error: DomainError) -> JSONResponse:
-    return problem(STATUS_OF_CODE.get(error.code, 409), error.code, error.title, error.detail, **error.extensions())
+    response = problem(STATUS_OF_CODE.get(error.code, 409), error.code, error.title, error.detail, **error.extensions())
+    if isinstance(error, RetryLater):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def field_name(location: Sequence[int | str]) -> str:
@@ -191,5 +199,8 @@ def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        retry_later = as_retry_later(error)  # a database failure outside a unit of work's transaction
+        if retry_later is not None:
+            return domain_problem(retry_later)
         log.exception("unexpected error", exc_info=error)
         return problem(500, "internal_error", "Internal error", "Something went wrong on our side; nothing was changed")
