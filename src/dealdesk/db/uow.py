@@ -18,6 +18,7 @@ from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION, writer_turns
 from dealdesk.db.moving import SqlMoving
 from dealdesk.db.opportunity_store import SqlOpportunities
+from dealdesk.db.record_reads import SqlRecordReads
 from dealdesk.db.reports import SqlReports
 from dealdesk.db.stores import (
     SqlAccounts,
@@ -108,6 +109,10 @@ class SqlUnitOfWork:
     @cached_property
     def reports(self) -> SqlReports:
         return SqlReports(self._current)
+
+    @cached_property
+    def records(self) -> SqlRecordReads:
+        return SqlRecordReads(self._current)
 
     @cached_property
     def credentials(self) -> SqlCredentials:
