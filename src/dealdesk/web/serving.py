@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
@@ -29,7 +30,15 @@ server instead of being restarted in a loop."""
 logger = logging.getLogger("dealdesk.serve")
 
 
-def config(host: str, port: int, *, access_log: bool) -> uvicorn.Config:
+@dataclass(frozen=True)
+class Tls:
+    """HTTPS served directly (SPEC §12): a certificate chain and its private key, PEM files."""
+
+    certfile: str
+    keyfile: str
+
+
+def config(host: str, port: int, *, access_log: bool, tls: Tls | None = None) -> uvicorn.Config:
     return uvicorn.Config(
         APP,
         factory=True,
@@ -39,18 +48,29 @@ def config(host: str, port: int, *, access_log: bool) -> uvicorn.Config:
         http="httptools",
         access_log=access_log,
         backlog=BACKLOG,
+        ssl_certfile=tls.certfile if tls else None,
+        ssl_keyfile=tls.keyfile if tls else None,
     )
 
 
-def serve(host: str, port: int, *, workers: int, access_log: bool = False) -> int:
-    """Serve until SIGINT or SIGTERM; returns the exit status."""
+def serve(host: str, port: int, *, workers: int, access_log: bool = False, tls: Tls | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit status. With `tls`, every worker serves HTTPS."""
     if workers == 1:
-        uvicorn.Server(config(host, port, access_log=access_log)).run()
+        uvicorn.Server(config(host, port, access_log=access_log, tls=tls)).run()
         return 0
     if not hasattr(socket, "SO_REUSEPORT"):  # not Linux/BSD: uvicorn's shared socket still works, less evenly
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, access_log=access_log)
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            ssl_certfile=tls.certfile if tls else None,
+            ssl_keyfile=tls.keyfile if tls else None,
+        )
         return 0
-    return _Supervisor(host, port, workers, access_log).run()
+    return _Supervisor(host, port, workers, access_log, tls).run()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -63,16 +83,16 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, access_log: bool) -> None:
+def _worker(host: str, port: int, access_log: bool, tls: Tls | None) -> None:
     sock = _listening_socket(host, port)
-    uvicorn.Server(config(host, port, access_log=access_log)).run(sockets=[sock])
+    uvicorn.Server(config(host, port, access_log=access_log, tls=tls)).run(sockets=[sock])
 
 
 class _Supervisor:
     """Starts the workers, restarts one that dies, and stops them all on SIGINT/SIGTERM."""
 
-    def __init__(self, host: str, port: int, workers: int, access_log: bool) -> None:
-        self.args = (host, port, access_log)
+    def __init__(self, host: str, port: int, workers: int, access_log: bool, tls: Tls | None) -> None:
+        self.args = (host, port, access_log, tls)
         self.count = workers
         self.context = multiprocessing.get_context("spawn")
         self.stopping = threading.Event()
@@ -89,8 +109,9 @@ class _Supervisor:
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
-        host, port, _ = self.args
-        logger.warning("dealdesk serving on http://%s:%d with %d workers", host, port, self.count)
+        host, port, _, tls = self.args
+        scheme = "https" if tls else "http"
+        logger.warning("dealdesk serving on %s://%s:%d with %d workers", scheme, host, port, self.count)
         self.processes = [self._start() for _ in range(self.count)]
         status = 0
         while not self.stopping.wait(0.5):

@@ -104,13 +104,13 @@ def _fault(field: str, message: str) -> ValidationFailed:
     return ValidationFailed.field(field, message)
 
 
-def _check_column(entity: str, name: str, value: Any) -> None:
+def _check_column(entity: str, name: str, value: Any, *, field: str) -> None:
     if name in _USED[entity]:
         return
     kind = CHECKED_ONLY.get(name)
     if kind is None:
         raise _fault(
-            name,
+            f"{field}.{name}",
             f"The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{entity}'. Make sure to only use "
             "property names that are defined by the type.",
         )
@@ -134,7 +134,7 @@ def _check_column(entity: str, name: str, value: Any) -> None:
             "guid": "a GUID",
             "bind": "a record bound as /<entityset>(<id>)",
         }[shape]
-        raise _fault(name, f"must be {expected}")
+        raise _fault(f"{field}.{name}", f"must be {expected}")
 
 
 def _moment_or_none(text: str) -> date | datetime | None:
@@ -176,7 +176,7 @@ class CloseEntity:
         if not isinstance(raw, dict):
             raise _fault(field, f"must be a {entity} entity (a JSON object)")
         for name, value in raw.items():
-            _check_column(entity, name, value)
+            _check_column(entity, name, value, field=field)
         self.entity = entity
         self.raw: Mapping[str, Any] = raw
         self.field = field

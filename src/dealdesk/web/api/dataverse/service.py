@@ -417,7 +417,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     try:
         parsed = loads(body) if body.strip() else None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.field("body", "The request body is not valid JSON") from exc
+        raise DataverseFault(400, "validation_error", "The request body is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise ValidationFailed.field("body", "must be a JSON object")
     return parsed
@@ -429,7 +429,7 @@ def _json_or_none(body: bytes) -> Any:
     try:
         return loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.field("body", "The request body is not valid JSON") from exc
+        raise DataverseFault(400, "validation_error", "The request body is not valid JSON") from exc
 
 
 def _action(ctx: Context, name: str, call: Call) -> Answer:
