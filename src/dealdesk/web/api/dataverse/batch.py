@@ -63,8 +63,12 @@ def run(ctx: Context, content_type: str, body: bytes, prefer_header: str | None)
     for item in items:
         if isinstance(item, list):
             answers = _changeset(ctx, item)
-            parts.append(_changeset_part(boundary, answers))
             failed = any(answer.status >= 400 for _, answer in answers)
+            if failed:  # OData 4.0 §11.7.4: a failed change set is answered by its one failure, not a change set
+                [(content_id, failure)] = answers
+                parts.append(_http_part(boundary, failure, content_id))
+            else:
+                parts.append(_changeset_part(boundary, answers))
         else:
             answer = handle(ctx, item.call)
             parts.append(_http_part(boundary, answer, item.content_id))
