@@ -184,6 +184,8 @@ def test_paging_by_maxpagesize_and_next_links_reads_every_row_once_in_order(api:
     account = _created(api, "/api/accounts", {"name": "Paging"})
     for number in range(7):
         body = {"name": f"Deal {number % 3}", "account_id": account["id"], "estimated_revenue": f"{number}.00"}
+        if number % 2 == 0:
+            body["estimated_close_date"] = f"2030-01-0{1 + number % 4}"
         _created(api, "/api/opportunities", body)
 
     by_name = [(r["name"], r["estimatedvalue"]) for r in _all_pages(api, "opportunities?$orderby=name desc", 2)]
@@ -192,6 +194,14 @@ def test_paging_by_maxpagesize_and_next_links_reads_every_row_once_in_order(api:
     assert by_name == sorted(by_name, key=lambda row: row[0], reverse=True) and len(by_name) == 7
     assert len(set(by_name)) == 7
     assert len({row["opportunityid"] for row in default}) == 7
+    for direction in ("asc", "desc"):  # a nullable key: nulls first ascending, last descending, on both engines
+        dates = [
+            r["estimatedclosedate"]
+            for r in _all_pages(api, f"opportunities?$orderby=estimatedclosedate {direction}", 2)
+        ]
+        filled = sorted(d for d in dates if d is not None)
+        expected = [None] * 3 + filled if direction == "asc" else filled[::-1] + [None] * 3
+        assert dates == expected, direction
     counted = api.get(f"{BASE}/opportunities?$count=true&$top=2").json()
     assert (counted["@odata.count"], len(counted["value"]), "@odata.nextLink" in counted) == (7, 2, False)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, not_, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
@@ -157,7 +157,8 @@ class SqlRecordReads:
         total = None
         if query.count:
             total = int(conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
-        order = (*query.order, SortKey("id"))
+        # The id breaks ties in the direction of the last key, so (created_at desc, id desc) reads one index backwards.
+        order = (*query.order, SortKey("id", query.order[-1].descending if query.order else False))
         if query.after is not None:
             statement = statement.where(_after(order, query.after, sources))
         statement = statement.order_by(*(_ordering(key, sources) for key in order)).limit(query.limit + 1)
@@ -203,7 +204,20 @@ def _ordering(key: SortKey, sources: Mapping[str, ColumnElement[Any]]) -> Column
 
 
 def _after(order: tuple[SortKey, ...], last: tuple[Any, ...], sources: Mapping[str, ColumnElement[Any]]) -> Any:
-    """Rows after `last` in `order`: (k1 after v1) or (k1 = v1 and k2 after v2) or …, with nulls placed as above."""
+    """Rows after `last` in `order`: (k1 after v1) or (k1 = v1 and k2 after v2) or …, with nulls placed as above.
+
+    When every key runs one way and no null can come after the last row (all values there, and the keys ascending
+    or their columns not nullable), it is the row comparison `(k1, k2, …) > (v1, v2, …)`, which an index on those
+    columns answers with a range scan instead of filtering every row before the page."""
+    columns = [sources[key.source] for key in order]
+    one_way = len({key.descending for key in order}) == 1
+    no_nulls_after = all(value is not None for value in last) and (
+        not order[0].descending or not any(getattr(column, "nullable", True) for column in columns)
+    )
+    if one_way and no_nulls_after:
+        row = tuple_(*columns)
+        bound = tuple_(*(literal(value, column.type) for value, column in zip(last, columns, strict=True)))
+        return row < bound if order[0].descending else row > bound
     alternatives = []
     for position, key in enumerate(order):
         equal_before = [_same(sources[k.source], v) for k, v in zip(order[:position], last[:position], strict=True)]
