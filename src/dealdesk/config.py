@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
@@ -29,6 +30,22 @@ class Settings(BaseSettings):
     """Who may read /metrics: addresses or CIDRs, comma-separated (judged after the trusted proxies)."""
     access_log: bool = False
     """One JSON log line per request (`dealdesk serve --access-log` sets it for its workers)."""
+    public_url: str | None = None
+    """The address clients reach dealdesk at (e.g. `https://deals.example.com`): absolute links in answers, such as
+    Dataverse's `@odata.context` and `@odata.nextLink`, are built from it, never from the request's Host header.
+    Unset, those links are relative."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ValueError(
+                "must be an absolute http(s) URL without query or fragment, e.g. https://deals.example.com"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("timezone")
     @classmethod

@@ -74,7 +74,7 @@ def test_a_script_that_wins_the_quote_and_then_the_opportunity_works_as_in_dynam
     )
     assert won_quote.status_code == 204, won_quote.text
     assert _entity(api, opportunity["id"], "statecode,statuscode") == {
-        "@odata.context": f"http://testserver{BASE}/$metadata#opportunities(statecode,statuscode)/$entity",
+        "@odata.context": f"{BASE}/$metadata#opportunities(statecode,statuscode)/$entity",
         "@odata.etag": _entity(api, opportunity["id"])["@odata.etag"],
         "statecode": 0,
         "statuscode": 1,
@@ -116,7 +116,7 @@ def test_lose_opportunity_with_an_active_quote_is_refused_naming_the_quote(api: 
         },
     )
 
-    error = _error(response, 409)
+    error = _error(response, 400)
     assert error["@dealdesk.code"] == "active_quotes_block_close"
     assert quote["number"] in error["message"]
     assert [q["id"] for q in error["@dealdesk.blocking_quotes"]] == [quote["id"]]
@@ -168,7 +168,7 @@ def test_lose_opportunity_of_a_deal_with_a_won_quote_is_refused(api: TestClient)
         json={"OpportunityClose": {"opportunityid@odata.bind": f"/opportunities({opportunity['id']})"}, "Status": 4},
     )
 
-    assert _error(response, 409)["@dealdesk.code"] == "won_quote_requires_won_close"
+    assert _error(response, 400)["@dealdesk.code"] == "won_quote_requires_won_close"
 
 
 def test_close_quote_closes_as_lost_or_canceled_and_refuses_revised_as_dataverse_does(api: TestClient) -> None:
@@ -237,7 +237,10 @@ def test_faults_answer_in_the_dataverse_envelope_with_sensible_statuses(api: Tes
 
     assert missing["code"] == no_record["code"] == "0x80040217"
     assert not_a_guid["code"] == wrong_status["code"] == "0x80040203"
-    assert unknown_property["message"] == "QuoteClose.discount: is not a property of this action"
+    assert unknown_property["message"] == (
+        "QuoteClose.discount: The property 'discount' does not exist on type 'Microsoft.Dynamics.CRM.quoteclose'. "
+        "Make sure to only use property names that are defined by the type."
+    )
     assert unreadable["message"] == "The request body is not valid JSON"
     assert future["message"].startswith("actualend: must not be in the future")
     assert "revenue" in unknown_select["message"]

@@ -86,12 +86,28 @@ def serve(
         int, typer.Option(min=1, help="Worker processes, about one per core (stateless; share the database)")
     ] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request (costs CPU; a proxy can log instead)")] = False,
+    certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate chain (PEM); needs --keyfile")
+    ] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="The certificate's private key (PEM)")] = None,
 ) -> None:
     """Serve the web UI and the JSON API (docs at /docs) with the production settings: uvloop, httptools, and a
-    listening socket per worker so that the kernel spreads connections over the workers."""
+    listening socket per worker so that the kernel spreads connections over the workers. With --certfile and
+    --keyfile every worker serves HTTPS directly (small installs; clients that insist on HTTPS)."""
+    from dealdesk.web.serving import Tls
     from dealdesk.web.serving import serve as serve_app
 
-    raise typer.Exit(serve_app(host, port, workers=workers, access_log=access_log))
+    if (certfile is None) != (keyfile is None):
+        err.print("serve: give both --certfile and --keyfile, or neither")
+        raise typer.Exit(2)
+    tls = None
+    if certfile is not None and keyfile is not None:
+        for path in (certfile, keyfile):
+            if not path.is_file():
+                err.print(f"serve: {path} is not a readable file")
+                raise typer.Exit(2)
+        tls = Tls(certfile=str(certfile), keyfile=str(keyfile))
+    raise typer.Exit(serve_app(host, port, workers=workers, access_log=access_log, tls=tls))
 
 
 @app.command()

@@ -22,6 +22,7 @@ from dealdesk.db.failures import retry_later_on_database_failures
 from dealdesk.db.idempotency_runs import SqlIdempotencyRuns
 from dealdesk.db.moving import SqlMoving
 from dealdesk.db.opportunity_store import SqlOpportunities
+from dealdesk.db.record_reads import SqlRecordReads
 from dealdesk.db.reports import SqlReports
 from dealdesk.db.stores import (
     SqlAccounts,
@@ -154,6 +155,10 @@ class SqlUnitOfWork:
     @cached_property
     def reports(self) -> SqlReports:
         return SqlReports(self._current)
+
+    @cached_property
+    def records(self) -> SqlRecordReads:
+        return SqlRecordReads(self._current)
 
     @cached_property
     def credentials(self) -> SqlCredentials:

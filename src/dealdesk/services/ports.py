@@ -16,6 +16,7 @@ from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Co
 from dealdesk.domain.reporting import CloseGroup
 from dealdesk.domain.states import OpportunityState, Outcome
 from dealdesk.domain.users import User
+from dealdesk.services.record_queries import RecordQueries
 
 T = TypeVar("T")
 
@@ -350,6 +351,9 @@ class UnitOfWork(Protocol):
 
     @property
     def credentials(self) -> CredentialStore: ...
+
+    @property
+    def records(self) -> RecordQueries: ...
 
     @property
     def clock(self) -> Clock: ...

@@ -92,5 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: a request without a valid token is refused before its body is even measured.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BearerAuth, authenticate=authenticate)
+    # Outermost: whatever a shared layer answers under /api/data/ (401, 413, 404, 405, 429, 503) is rewritten into
+    # Dataverse's error envelope (SPEC §10).
+    app.add_middleware(dataverse.ProblemsAsDataverseErrors, prefix="/api/data/")
     app.add_middleware(RequestObservation, access_log=settings.access_log)  # outermost: it sees every answer
     return app

@@ -23,6 +23,7 @@ import socket
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
@@ -44,7 +45,15 @@ METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 logger = logging.getLogger("dealdesk.serve")
 
 
-def config(host: str, port: int) -> uvicorn.Config:
+@dataclass(frozen=True)
+class Tls:
+    """HTTPS served directly (SPEC §12): a certificate chain and its private key, PEM files."""
+
+    certfile: str
+    keyfile: str
+
+
+def config(host: str, port: int, *, tls: Tls | None = None) -> uvicorn.Config:
     return uvicorn.Config(
         APP,
         factory=True,
@@ -56,26 +65,36 @@ def config(host: str, port: int) -> uvicorn.Config:
         log_config=logs.LOGGING,
         backlog=BACKLOG,
         timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
+        ssl_certfile=tls.certfile if tls else None,
+        ssl_keyfile=tls.keyfile if tls else None,
     )
 
 
-def serve(host: str, port: int, *, workers: int, access_log: bool = False) -> int:
-    """Serve until SIGINT or SIGTERM; returns the exit status."""
+def serve(host: str, port: int, *, workers: int, access_log: bool = False, tls: Tls | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit status. With `tls`, every worker serves HTTPS."""
     logs.configure()
     if access_log:
         os.environ[ACCESS_LOG_VARIABLE] = "true"  # read by the app's settings, in this process and every worker
     if workers == 1:
-        uvicorn.Server(config(host, port)).run()
+        uvicorn.Server(config(host, port, tls=tls)).run()
         return 0
     metrics_dir = tempfile.mkdtemp(prefix="dealdesk-metrics-")
     os.environ[METRICS_DIR_VARIABLE] = metrics_dir  # before any worker imports prometheus_client
     try:
         if not hasattr(socket, "SO_REUSEPORT"):  # not Linux/BSD: uvicorn's shared socket still works, less evenly
             uvicorn.run(
-                APP, factory=True, host=host, port=port, workers=workers, access_log=False, log_config=logs.LOGGING
+                APP,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=False,
+                log_config=logs.LOGGING,
+                ssl_certfile=tls.certfile if tls else None,
+                ssl_keyfile=tls.keyfile if tls else None,
             )
             return 0
-        return _Supervisor(host, port, workers, metrics_dir).run()
+        return _Supervisor(host, port, workers, metrics_dir, tls).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -90,16 +109,16 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int) -> None:
+def _worker(host: str, port: int, tls: Tls | None) -> None:
     sock = _listening_socket(host, port)
-    uvicorn.Server(config(host, port)).run(sockets=[sock])
+    uvicorn.Server(config(host, port, tls=tls)).run(sockets=[sock])
 
 
 class _Supervisor:
     """Starts the workers, restarts one that dies, and stops them all on SIGINT/SIGTERM."""
 
-    def __init__(self, host: str, port: int, workers: int, metrics_dir: str) -> None:
-        self.args = (host, port)
+    def __init__(self, host: str, port: int, workers: int, metrics_dir: str, tls: Tls | None) -> None:
+        self.args = (host, port, tls)
         self.metrics_dir = metrics_dir
         self.count = workers
         self.context = multiprocessing.get_context("spawn")
@@ -117,8 +136,9 @@ class _Supervisor:
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
-        host, port = self.args
-        logger.warning("dealdesk serving on http://%s:%d with %d workers", host, port, self.count)
+        host, port, tls = self.args
+        scheme = "https" if tls else "http"
+        logger.warning("dealdesk serving on %s://%s:%d with %d workers", scheme, host, port, self.count)
         self.processes = [self._start() for _ in range(self.count)]
         status = 0
         while not self.stopping.wait(0.5):
