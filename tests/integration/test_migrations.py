@@ -298,7 +298,7 @@ def test_the_invariants_migration_runs_once_the_rows_named_are_put_right(new_dat
         conn.execute(update(close).where(close.c.closed_by != close.c.owner_id).values(closed_by=close.c.owner_id))
         conn.execute(update(quote).where(quote.c.id == bad["second_won"]).values(state="closed", status_reason="lost"))
 
-    upgrade(engine)
+    upgrade(engine, "0006")
 
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
