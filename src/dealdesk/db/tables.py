@@ -70,10 +70,7 @@ CLOSE_STATUS = (
 
 
 def _currency_shape() -> list[CheckConstraint]:
-    return [
-        CheckConstraint(sql, name="currency").ddl_if(dialect=dialect)
-        for dialect, sql in CURRENCY_SHAPE.items()
-    ]
+    return [CheckConstraint(sql, name="currency").ddl_if(dialect=dialect) for dialect, sql in CURRENCY_SHAPE.items()]
 
 
 def _stamps() -> list[Column[object]]:

@@ -28,7 +28,7 @@ from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import UowDep
 from dealdesk.web.ui import choices
 from dealdesk.web.ui.deps import PageActor, View
-from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown
+from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown, versions_read
 from dealdesk.web.ui.messages import FormProblem, form_problem
 from dealdesk.web.ui.rendering import PageView, Toast
 from dealdesk.web.ui.routing import PageRoute
@@ -196,7 +196,8 @@ def confirm_close(
 ) -> HTMLResponse:
     """Nothing half-happens: every path is one transaction, and a refusal shows the dialog again, re-previewed."""
     try:
-        toasts = _confirm(view, uow, opportunity_id, form, actor)
+        with versions_read(form.version, form.confirm.partition(":")[2].partition(":")[2]):
+            toasts = _confirm(view, uow, opportunity_id, form, actor)
     except DomainError as error:
         return _render(
             view, "dialogs/close.html", _dialog(uow, opportunity_id, form), form_problem(view.language, error)

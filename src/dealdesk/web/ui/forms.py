@@ -3,13 +3,15 @@ all its problems at once; the rules themselves stay in the domain, this only par
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 from uuid import UUID
 
-from dealdesk.domain.errors import FieldError, ValidationFailed
+from dealdesk.domain.errors import FieldError, PreconditionFailed, ValidationFailed
 from dealdesk.domain.values import parse_decimal_text, parse_iso_date
 
 E = TypeVar("E", bound=StrEnum)
@@ -74,9 +76,35 @@ class FieldReader:
             raise ValidationFailed(self.errors)
 
 
+UNREADABLE_VERSION = -1
+"""Stands for a version no page could have shown ("²", 5,000 digits): it matches no record, so the change is refused
+at its precondition, after the checks that come first (404, 403, other fields' 422), and `versions_read` names it."""
+MAX_VERSION_DIGITS = 18
+
+
+def _readable(text: str) -> bool:
+    plain = text.strip()
+    return not plain or (plain.isascii() and plain.isdigit() and len(plain) <= MAX_VERSION_DIGITS)
+
+
 def version_shown(text: str) -> int | None:
     """The version the page showed, sent back as the precondition of a change; a missing one checks nothing."""
-    return int(text) if text.strip().isdigit() else None
+    if not _readable(text):
+        return UNREADABLE_VERSION
+    plain = text.strip()
+    return int(plain) if plain else None
+
+
+@contextmanager
+def versions_read(*texts: str) -> Iterator[None]:
+    """Around a change guarded by `version_shown(text)`: its refusal for a version no page showed is an input fault
+    (422 naming `version`), not a record changed meanwhile (412). Everything checked before it stays first."""
+    try:
+        yield
+    except PreconditionFailed as error:
+        if all(_readable(text) for text in texts):
+            raise
+        raise ValidationFailed.field("version", "is not a version this page showed") from error
 
 
 def optional_text(text: str) -> str | None:
