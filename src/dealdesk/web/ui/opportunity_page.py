@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+from babel import Locale
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
@@ -72,8 +73,8 @@ class DetailsForm(BaseModel):
             version=str(o.version),
         )
 
-    def changes(self) -> dict[str, Any]:
-        read = FieldReader()
+    def changes(self, locale: Locale) -> dict[str, Any]:
+        read = FieldReader(locale)
         changes = {
             "name": self.name,
             "account_id": read.reference("account_id", self.account_id, required=True),
@@ -112,7 +113,9 @@ def save_details(
     pre = Preconditions(expected_version=version_shown(form.version))
     try:
         with versions_read(form.version):
-            opportunities.edit_opportunity(uow, opportunity_id, form.changes(), actor=actor, pre=pre)
+            opportunities.edit_opportunity(
+                uow, opportunity_id, form.changes(view.language.locale), actor=actor, pre=pre
+            )
     except DomainError as error:
         return _details_dialog(view, uow, opportunity_id, form, form_problem(view.language, error))
     toast = Toast(view.gettext("Details saved."))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
+from babel import Locale
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
@@ -71,8 +72,8 @@ class QuoteForm(BaseModel):
         typed = zip(self.line_description, self.line_quantity, self.line_unit_price, strict=False)
         return [row for row in typed if any(cell.strip() for cell in row)]
 
-    def parsed(self) -> tuple[list[QuoteLine], FieldReader]:
-        read = FieldReader()
+    def parsed(self, locale: Locale) -> tuple[list[QuoteLine], FieldReader]:
+        read = FieldReader(locale)
         lines = []
         for index, (description, quantity_text, price_text) in enumerate(self.rows()):
             field = f"lines[{index}]"
@@ -112,7 +113,7 @@ def create_quote(
     opportunity_id: UUID, form: Annotated[QuoteForm, Form()], view: View, uow: UowDep, actor: PageActor
 ) -> HTMLResponse:
     try:
-        lines, read = form.parsed()
+        lines, read = form.parsed(view.language.locale)
         valid_until = read.day("valid_until", form.valid_until)
         read.check()
         new = quotes.NewQuote(name=form.name, lines=lines, valid_until=valid_until)
@@ -143,7 +144,7 @@ def save_quote(
     actor: PageActor,
 ) -> HTMLResponse:
     try:
-        lines, read = form.parsed()
+        lines, read = form.parsed(view.language.locale)
         valid_until = read.day("valid_until", form.valid_until)
         read.check()
         changes = quotes.QuoteChanges(name=form.name, lines=lines, valid_until=valid_until, set_valid_until=True)
