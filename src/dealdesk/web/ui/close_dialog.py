@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
+from babel import Locale
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
@@ -28,7 +29,7 @@ from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import UowDep
 from dealdesk.web.ui import choices
 from dealdesk.web.ui.deps import PageActor, View
-from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown
+from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown, versions_read
 from dealdesk.web.ui.messages import FormProblem, form_problem
 from dealdesk.web.ui.rendering import PageView, Toast
 from dealdesk.web.ui.routing import PageRoute
@@ -70,8 +71,8 @@ class CloseForm(BaseModel):
     def chosen_outcome(self) -> Outcome:
         return Outcome.LOST if self.outcome == Outcome.LOST.value else Outcome.WON
 
-    def details(self, close_quotes: QuoteStatus | None) -> CloseDetails:
-        read = FieldReader()
+    def details(self, close_quotes: QuoteStatus | None, locale: Locale) -> CloseDetails:
+        read = FieldReader(locale)
         status = read.choice("status_reason", self.status_reason, OpportunityStatus)
         close_date = read.day("close_date", self.close_date, required=True)
         actual_revenue = read.decimal("actual_revenue", self.actual_revenue)
@@ -196,7 +197,8 @@ def confirm_close(
 ) -> HTMLResponse:
     """Nothing half-happens: every path is one transaction, and a refusal shows the dialog again, re-previewed."""
     try:
-        toasts = _confirm(view, uow, opportunity_id, form, actor)
+        with versions_read(form.version, form.confirm.partition(":")[2].partition(":")[2]):
+            toasts = _confirm(view, uow, opportunity_id, form, actor)
     except DomainError as error:
         return _render(
             view, "dialogs/close.html", _dialog(uow, opportunity_id, form), form_problem(view.language, error)
@@ -215,7 +217,9 @@ def _confirm(view: PageView, uow: UnitOfWork, opportunity_id: UUID, form: CloseF
         return _win_and_close(view, uow, opportunity_id, form, argument, actor)
     close_quotes = _quote_reason(argument if path == "close_quotes" else form.close_drafts)
     pre = Preconditions(expected_version=version_shown(form.version))
-    result = closing.close_opportunity(uow, opportunity_id, form.details(close_quotes), actor=actor, pre=pre)
+    result = closing.close_opportunity(
+        uow, opportunity_id, form.details(close_quotes, view.language.locale), actor=actor, pre=pre
+    )
     won = result.close.outcome is Outcome.WON
     toasts = [Toast(view.gettext("Opportunity closed as won.") if won else view.gettext("Opportunity closed as lost."))]
     if result.closed_quotes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+from babel import Locale
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from dealdesk.web.deps import UowDep
 from dealdesk.web.ui import choices
 from dealdesk.web.ui.audit import audit_panel
 from dealdesk.web.ui.deps import PageActor, View
-from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown
+from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown, versions_read
 from dealdesk.web.ui.messages import FormProblem, form_problem
 from dealdesk.web.ui.rendering import PageView, Toast
 from dealdesk.web.ui.routing import PageRoute
@@ -72,8 +73,8 @@ class DetailsForm(BaseModel):
             version=str(o.version),
         )
 
-    def changes(self) -> dict[str, Any]:
-        read = FieldReader()
+    def changes(self, locale: Locale) -> dict[str, Any]:
+        read = FieldReader(locale)
         changes = {
             "name": self.name,
             "account_id": read.reference("account_id", self.account_id, required=True),
@@ -111,7 +112,10 @@ def save_details(
 ) -> HTMLResponse:
     pre = Preconditions(expected_version=version_shown(form.version))
     try:
-        opportunities.edit_opportunity(uow, opportunity_id, form.changes(), actor=actor, pre=pre)
+        with versions_read(form.version):
+            opportunities.edit_opportunity(
+                uow, opportunity_id, form.changes(view.language.locale), actor=actor, pre=pre
+            )
     except DomainError as error:
         return _details_dialog(view, uow, opportunity_id, form, form_problem(view.language, error))
     toast = Toast(view.gettext("Details saved."))
@@ -146,14 +150,15 @@ def reopen(
         read = FieldReader()
         status = read.choice("status_reason", form.status_reason, OpportunityStatus)
         read.check()
-        closing.reopen_opportunity(
-            uow,
-            opportunity_id,
-            status_reason=status,
-            reason=optional_text(form.reason),
-            actor=actor,
-            pre=Preconditions(expected_version=version_shown(form.version)),
-        )
+        with versions_read(form.version):
+            closing.reopen_opportunity(
+                uow,
+                opportunity_id,
+                status_reason=status,
+                reason=optional_text(form.reason),
+                actor=actor,
+                pre=Preconditions(expected_version=version_shown(form.version)),
+            )
     except DomainError as error:
         opportunity = opportunities.get_opportunity(uow, opportunity_id)
         return _reopen_dialog(view, opportunity, form, form_problem(view.language, error))
@@ -195,14 +200,15 @@ def close_quotes(
         reason = read.choice("status_reason", form.status_reason, QuoteStatus, required=True)
         read.check()
         assert reason is not None
-        closed = closing.close_all_quotes(
-            uow,
-            opportunity_id,
-            reason=reason,
-            description=optional_text(form.description),
-            actor=actor,
-            pre=Preconditions(expected_version=version_shown(form.version)),
-        )
+        with versions_read(form.version):
+            closed = closing.close_all_quotes(
+                uow,
+                opportunity_id,
+                reason=reason,
+                description=optional_text(form.description),
+                actor=actor,
+                pre=Preconditions(expected_version=version_shown(form.version)),
+            )
     except DomainError as error:
         # A refusal re-reads the quotes, so the list shown is the one a second try would close.
         return _close_quotes_dialog(view, uow, opportunity_id, None, form_problem(view.language, error))
@@ -280,7 +286,8 @@ def correct_close(
         changes = {name: value for name, value in wanted.items() if value != getattr(entry.record, name)}
         if changes:
             pre = Preconditions(expected_version=version_shown(form.version))
-            closing.correct_close(uow, close_id, changes, actor=actor, pre=pre)
+            with versions_read(form.version):
+                closing.correct_close(uow, close_id, changes, actor=actor, pre=pre)
     except DomainError as error:
         return _correction_dialog(view, uow, opportunity_id, close_id, form, form_problem(view.language, error))
     toast = Toast(view.gettext("Close record corrected.") if changes else view.gettext("Nothing was changed."))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
+from babel import Locale
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
@@ -19,9 +20,10 @@ from dealdesk.services import opportunities, quotes
 from dealdesk.services.guards import Preconditions
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import UowDep
+from dealdesk.web.problems import STATUS_OF_CODE
 from dealdesk.web.ui import choices, messages
 from dealdesk.web.ui.deps import PageActor, View
-from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown
+from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown, versions_read
 from dealdesk.web.ui.messages import FormProblem, form_problem
 from dealdesk.web.ui.rendering import PageView, Toast
 from dealdesk.web.ui.routing import PageRoute
@@ -70,8 +72,8 @@ class QuoteForm(BaseModel):
         typed = zip(self.line_description, self.line_quantity, self.line_unit_price, strict=False)
         return [row for row in typed if any(cell.strip() for cell in row)]
 
-    def parsed(self) -> tuple[list[QuoteLine], FieldReader]:
-        read = FieldReader()
+    def parsed(self, locale: Locale) -> tuple[list[QuoteLine], FieldReader]:
+        read = FieldReader(locale)
         lines = []
         for index, (description, quantity_text, price_text) in enumerate(self.rows()):
             field = f"lines[{index}]"
@@ -111,11 +113,12 @@ def create_quote(
     opportunity_id: UUID, form: Annotated[QuoteForm, Form()], view: View, uow: UowDep, actor: PageActor
 ) -> HTMLResponse:
     try:
-        lines, read = form.parsed()
+        lines, read = form.parsed(view.language.locale)
         valid_until = read.day("valid_until", form.valid_until)
         read.check()
         new = quotes.NewQuote(name=form.name, lines=lines, valid_until=valid_until)
-        created = quotes.create_quote(uow, opportunity_id, new, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            created = quotes.create_quote(uow, opportunity_id, new, actor=actor, pre=_expected(form.version))
     except DomainError as error:
         currency = opportunities.get_opportunity(uow, opportunity_id).currency
         problem = form_problem(view.language, error)
@@ -141,11 +144,12 @@ def save_quote(
     actor: PageActor,
 ) -> HTMLResponse:
     try:
-        lines, read = form.parsed()
+        lines, read = form.parsed(view.language.locale)
         valid_until = read.day("valid_until", form.valid_until)
         read.check()
         changes = quotes.QuoteChanges(name=form.name, lines=lines, valid_until=valid_until, set_valid_until=True)
-        saved = quotes.edit_quote(uow, quote_id, changes, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            saved = quotes.edit_quote(uow, quote_id, changes, actor=actor, pre=_expected(form.version))
     except DomainError as error:
         quote = quotes.get_quote(uow, quote_id)
         currency = opportunities.get_opportunity(uow, opportunity_id).currency
@@ -162,11 +166,16 @@ class VersionForm(BaseModel):
 def _act(
     view: PageView, uow: UnitOfWork, opportunity_id: UUID, actor: Actor, action: Callable[[], str]
 ) -> HTMLResponse:
-    """Run one action; either way the page region is refreshed, so a refused action also shows the current state."""
+    """Run one action; either way the page region is refreshed, so a refused action also shows the current state.
+    A refusal answers with its own status (the page's htmx config swaps 4xx answers in too)."""
     try:
         toast = Toast(action())
     except DomainError as error:
-        toast = Toast(messages.refusal(view.language, error), "error")
+        refused = render_screen(
+            view, uow, opportunity_id, actor, toasts=[Toast(messages.refusal(view.language, error), "error")]
+        )
+        refused.status_code = STATUS_OF_CODE.get(error.code, 409)
+        return refused
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast])
 
 
@@ -180,7 +189,8 @@ def activate(
     actor: PageActor,
 ) -> HTMLResponse:
     def run() -> str:
-        quote = quotes.activate_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            quote = quotes.activate_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
         return view.gettext("Quote %(number)s activated.", number=quote.number)
 
     return _act(view, uow, opportunity_id, actor, run)
@@ -196,7 +206,8 @@ def revise(
     actor: PageActor,
 ) -> HTMLResponse:
     def run() -> str:
-        draft = quotes.revise_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            draft = quotes.revise_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
         return view.gettext(
             "Quote %(number)s revised: revision %(revision)s is a new draft.",
             number=draft.number,
@@ -216,7 +227,8 @@ def copy(
     actor: PageActor,
 ) -> HTMLResponse:
     def run() -> str:
-        draft = quotes.copy_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            draft = quotes.copy_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
         return view.gettext("Copied into the new draft quote %(number)s.", number=draft.number)
 
     return _act(view, uow, opportunity_id, actor, run)
@@ -270,15 +282,16 @@ def close_quote(
         close_date = read.day("close_date", form.close_date)
         read.check()
         assert reason is not None
-        closed = quotes.close_quote(
-            uow,
-            quote_id,
-            reason=reason,
-            close_date=close_date,
-            description=optional_text(form.description),
-            actor=actor,
-            pre=_expected(form.version),
-        )
+        with versions_read(form.version):
+            closed = quotes.close_quote(
+                uow,
+                quote_id,
+                reason=reason,
+                close_date=close_date,
+                description=optional_text(form.description),
+                actor=actor,
+                pre=_expected(form.version),
+            )
     except DomainError as error:
         quote = quotes.get_quote(uow, quote_id)
         return _close_quote_dialog(view, uow, opportunity_id, quote, form, form_problem(view.language, error))
@@ -339,7 +352,8 @@ def win_quote(
             close_opportunity=bool(form.close_opportunity),
         )
         read.check()
-        result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=_expected(form.version))
     except DomainError as error:
         quote = quotes.get_quote(uow, quote_id)
         return _win_dialog(view, uow, opportunity_id, quote, form, form_problem(view.language, error))
@@ -371,7 +385,8 @@ def delete_quote(
 ) -> HTMLResponse:
     quote = quotes.get_quote(uow, quote_id)
     try:
-        quotes.delete_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
+        with versions_read(form.version):
+            quotes.delete_quote(uow, quote_id, actor=actor, pre=_expected(form.version))
     except DomainError as error:
         context = {"opportunity_id": opportunity_id, "quote": quote, "form": form}
         return _dialog(view, "dialogs/delete_quote.html", context, form_problem(view.language, error))
