@@ -21,6 +21,7 @@ from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quote
 from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
+from dealdesk.web.pruning import pruning
 from dealdesk.web.session import SignInRequired
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with pruning(uow_factory, settings.prune_every_s):
+            yield
         engine.dispose()
 
     app = FastAPI(title="dealdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
