@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     """How long a SQLite writer waits for the write lock before giving up."""
     pool_size: int = 10
+    prune_every_s: float = 600.0
+    """About how often each server deletes expired sessions, sign-in counters and idempotency keys (0: never)."""
     idempotency_lease_s: float = 15.0
     """How long a request under an Idempotency-Key holds the key without renewing it (it renews it every third of
     that while it runs): a retry after a server died waits at most this long before it resumes the work."""

@@ -131,21 +131,68 @@ def test_sigterm_stops_the_server_and_every_worker(sqlite_database: Database, tm
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
-def test_a_port_that_is_taken_stops_the_server_with_an_error_instead_of_restarting_workers(
-    sqlite_database: Database, tmp_path: Path
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> Database:
+    found: Database = request.getfixturevalue(f"{request.param}_database")
+    return found
+
+
+def _refused(database: Database, tmp_path: Path, port: int) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            _serve_command(port, 2), env=process_env(database), capture_output=True, timeout=60, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server kept running on a taken port")
+
+
+def test_a_port_that_another_program_listens_on_is_refused_with_exit_2_and_a_plain_message(
+    database: Database, tmp_path: Path
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        log = tmp_path / "serve.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                _serve_command(port, 2), env=process_env(sqlite_database), stdout=output, stderr=subprocess.STDOUT
-            )
-        try:
-            assert process.wait(timeout=60) == 1
-        except subprocess.TimeoutExpired:
-            stop(process)
-            pytest.fail(f"the server kept running on a taken port:\n{log.read_text()}")
-    assert "right after starting" in log.read_text()
+
+        done = _refused(database, tmp_path, port)
+
+    assert done.returncode == 2, done.stderr.decode()
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr.decode()
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_port_that_another_dealdesk_server_serves_is_refused_not_shared(database: Database, tmp_path: Path) -> None:
+    with serving(database, tmp_path) as first:
+        done = _refused(database, tmp_path, first.port)
+        still = httpx2.get(f"{first.url}/static/dealdesk.css", timeout=5)
+
+    assert done.returncode == 2, done.stderr.decode()
+    assert "already in use" in done.stderr.decode()
+    assert still.status_code == 200
+
+
+def test_workers_exit_when_the_supervisor_is_killed(database: Database, tmp_path: Path) -> None:
+    with serving(database, tmp_path) as served:
+        workers = workers_of(served.process.pid)
+        served.process.send_signal(signal.SIGKILL)
+        served.process.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+        left = [pid for pid in workers if _alive(pid)]
+        for pid in left:  # do not leave them behind if the test fails
+            os.kill(pid, signal.SIGKILL)
+
+    assert len(workers) == 2
+    assert left == [], "workers kept serving after their supervisor died"
+    with pytest.raises(httpx2.TransportError):
+        httpx2.get(f"{served.url}/static/dealdesk.css", timeout=2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

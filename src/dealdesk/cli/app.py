@@ -32,7 +32,7 @@ from dealdesk.services import closing
 app = typer.Typer(
     help="dealdesk: opportunities, project quotes and closing deals as Won or Lost.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and upkeep.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 db_app.command("backup")(backup.backup_command)
 app.add_typer(users_app, name="users")
@@ -76,6 +76,21 @@ def db_upgrade() -> None:
     finally:
         engine.dispose()
     err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@db_app.command("prune")
+def db_prune() -> None:
+    """Delete expired sessions, sign-in rate-limit counters and idempotency keys, in short batches."""
+    from dealdesk.services.housekeeping import prune
+
+    settings = Settings()
+    engine = make_engine(settings)
+    try:
+        with refusals():
+            pruned = prune(SqlUnitOfWork(engine, SystemClock(settings.zone)))
+    finally:
+        engine.dispose()
+    err.print("pruned " + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in pruned.items()))
 
 
 @app.command()

@@ -19,6 +19,7 @@ from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION, writer_turns
 from dealdesk.db.failures import retry_later_on_database_failures
+from dealdesk.db.housekeeping import SqlHousekeeping
 from dealdesk.db.idempotency_runs import SqlIdempotencyRuns
 from dealdesk.db.moving import SqlMoving
 from dealdesk.db.opportunity_store import SqlOpportunities
@@ -143,6 +144,10 @@ class SqlUnitOfWork:
         finally:
             stop.set()
             thread.join()
+
+    @cached_property
+    def housekeeping(self) -> SqlHousekeeping:
+        return SqlHousekeeping(self._current)
 
     @cached_property
     def users(self) -> SqlUsers:

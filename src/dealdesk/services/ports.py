@@ -203,6 +203,13 @@ class IdempotencyRuns(Protocol):
         ...
 
 
+class Housekeeping(Protocol):
+    def prune(self, kind: str, *, before: datetime, limit: int) -> int:
+        """Delete at most `limit` rows of `kind` (sessions, rate_limits, idempotency_keys, idempotency_runs)
+        whose time is before `before`; answers how many went."""
+        ...
+
+
 class UserDirectory(Protocol):
     def ensure(self, name: str, role: str) -> Actor:
         """The user of that name, created with that role if missing."""
@@ -341,6 +348,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyStore: ...
     @property
     def idempotency_runs(self) -> IdempotencyRuns: ...
+    @property
+    def housekeeping(self) -> Housekeeping: ...
     @property
     def users(self) -> UserDirectory: ...
     @property

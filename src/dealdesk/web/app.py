@@ -23,6 +23,7 @@ from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
 from dealdesk.web.observability import RequestObservation
+from dealdesk.web.pruning import pruning
 from dealdesk.web.session import SignInRequired
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with pruning(uow_factory, settings.prune_every_s):
+            yield
         engine.dispose()
 
     # /docs is dealdesk's own page (web/api_docs.py): FastAPI's fetches Swagger UI from a CDN, as ReDoc does.

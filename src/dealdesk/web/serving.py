@@ -10,16 +10,25 @@ new connections over the workers.
 Also set up here: JSON logs (dealdesk/logs.py) in the supervisor and every worker; a metrics directory shared by the
 workers (PROMETHEUS_MULTIPROC_DIR, see web/metrics.py), made fresh at start, told of each dead worker and removed at
 exit; and SIGTERM drains: each worker stops accepting, finishes the requests in flight (for at most
-GRACEFUL_TIMEOUT_S) and exits, then the supervisor exits."""
+GRACEFUL_TIMEOUT_S) and exits, then the supervisor exits.
+
+SO_REUSEPORT would also let a second server join a port that another one already serves, and the kernel would then
+split the connections between them: `serve` first binds the address without it, and refuses to start if it is
+taken. Workers ask the kernel to end them (SIGTERM) when the supervisor dies, even by SIGKILL, so that no orphaned
+worker keeps answering."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -70,8 +79,18 @@ def config(host: str, port: int, *, tls: Tls | None = None) -> uvicorn.Config:
     )
 
 
+EXIT_ADDRESS_TAKEN = 2
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends this process when its parent dies (Linux)."""
+
+
 def serve(host: str, port: int, *, workers: int, access_log: bool = False, tls: Tls | None = None) -> int:
-    """Serve until SIGINT or SIGTERM; returns the exit status. With `tls`, every worker serves HTTPS."""
+    """Serve until SIGINT or SIGTERM; returns the exit status (2: the address is taken). With `tls`, every
+    worker serves HTTPS."""
+    taken = address_taken(host, port)
+    if taken is not None:
+        print(f"dealdesk serve: cannot listen on {host}:{port}: {taken}", file=sys.stderr)
+        return EXIT_ADDRESS_TAKEN
     logs.configure()
     if access_log:
         os.environ[ACCESS_LOG_VARIABLE] = "true"  # read by the app's settings, in this process and every worker
@@ -99,6 +118,38 @@ def serve(host: str, port: int, *, workers: int, access_log: bool = False, tls: 
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+def address_taken(host: str, port: int) -> str | None:
+    """Why the address cannot be served, or None. Bound without SO_REUSEPORT, a probe fails whenever anything
+    listens there, another dealdesk server with SO_REUSEPORT included."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free to serve
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return "the address is already in use (is another server running there?)"
+            return error.strerror or str(error)
+    return None
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel send SIGTERM to this worker when the supervisor dies; elsewhere than Linux, watch for it."""
+    libc_name = ctypes.util.find_library("c")
+    prctl = getattr(ctypes.CDLL(libc_name, use_errno=True), "prctl", None) if libc_name else None
+    if prctl is not None and prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0:
+        if os.getppid() != parent:  # it died before the request was made
+            os.kill(os.getpid(), signal.SIGTERM)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+
+
 def _listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -109,7 +160,8 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, tls: Tls | None) -> None:
+def _worker(host: str, port: int, tls: Tls | None, supervisor: int) -> None:
+    _end_with_parent(supervisor)
     sock = _listening_socket(host, port)
     uvicorn.Server(config(host, port, tls=tls)).run(sockets=[sock])
 
@@ -126,7 +178,7 @@ class _Supervisor:
         self.processes: list[tuple[BaseProcess, float]] = []
 
     def _start(self) -> tuple[BaseProcess, float]:
-        process = self.context.Process(target=_worker, args=self.args, name="dealdesk-worker")
+        process = self.context.Process(target=_worker, args=(*self.args, os.getpid()), name="dealdesk-worker")
         process.start()
         return process, time.monotonic()
 
