@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-
-from dealdesk.db.migrate import alembic_config
 
 
 @dataclass(frozen=True)
@@ -23,12 +19,21 @@ class Readiness:
 
 
 def newest_revisions(engine: Engine) -> frozenset[str]:
-    """The heads of the migrations shipped with this code (read from the files once, at start-up)."""
+    """The heads of the migrations shipped with this code, read from the migration files.
+
+    Alembic is imported here, not at the top: it is a large import that a server only needs once /readyz is asked,
+    and every worker process would otherwise pay for it at start-up."""
+    from alembic.script import ScriptDirectory
+
+    from dealdesk.db.migrate import alembic_config
+
     return frozenset(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
 
 
 def check(engine: Engine, heads: frozenset[str]) -> Readiness:
     """One short connection: `SELECT 1`, then the revision Alembic recorded. An unreachable database fails both."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from dealdesk.config import Settings
-from dealdesk.db import readiness
 from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
@@ -56,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.uow_factory = uow_factory
-    app.state.migration_heads = readiness.newest_revisions(engine)
+    app.state.migration_heads = None  # the newest migrations, read when /readyz is first asked
     app.include_router(operations.router)
     app.include_router(api_docs.router)
     app.mount(api_docs.ASSETS_PATH, api_docs.swagger_ui_files(), name="docs-assets")

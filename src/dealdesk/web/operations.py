@@ -26,6 +26,8 @@ async def healthz() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Ready for traffic: the database answers and its schema is at the newest migration; else 503."""
     state = request.app.state
+    if state.migration_heads is None:  # read once, on the first question
+        state.migration_heads = await run_in_threadpool(readiness.newest_revisions, state.engine)
     found = await run_in_threadpool(readiness.check, state.engine, state.migration_heads)
     checks = {
         "database": "ok" if found.database else "fail",
