@@ -26,7 +26,9 @@ from sqlalchemy import (
     text,
     update,
 )
+from typer.testing import CliRunner
 
+from dealdesk.cli.app import app as cli
 from dealdesk.db import tables as t
 from dealdesk.db.migrate import RowsBreakNewRules, alembic_config, upgrade
 from tests.conftest import ENGINES, POSTGRES_URL, _with_search_path
@@ -302,3 +304,19 @@ def test_the_invariants_migration_runs_once_the_rows_named_are_put_right(new_dat
 
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
+
+
+def test_db_upgrade_prints_the_rows_to_put_right_and_exits_1_changing_nothing(
+    new_database: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = new_database()
+    upgrade(engine, "0005")
+    bad = _rows_breaking_every_new_rule(engine)
+    monkeypatch.setenv("DEALDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+
+    assert result.exit_code == 1, result.output
+    assert f"opportunities {bad['made_up']}: currency 'ZZZ' is not a current ISO 4217 code" in result.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"

@@ -85,7 +85,7 @@ def test_imported_won_and_lost_deals_keep_every_invariant_of_the_spec(mover: Mov
         states = dict(conn.execute(select(o.id, o.state)).all())
         active_on_closed = conn.execute(
             select(func.count())
-            .select_from(tables.quotes.join(tables.opportunities))
+            .select_from(tables.quotes.join(tables.opportunities, o.id == q.opportunity_id))
             .where(q.state == "active", o.state != "open")
         ).scalar_one()
         won_quotes: dict[UUID, int] = dict(

@@ -71,7 +71,7 @@ def db_upgrade() -> None:
     try:
         upgrade(engine)
     except RowsBreakNewRules as refused:  # the migration changed nothing and names the rows to put right
-        err.print(str(refused), markup=False)
+        err.print(str(refused), markup=False, soft_wrap=True)  # one row a line, however narrow the terminal
         raise typer.Exit(EXIT_REFUSED) from None
     finally:
         engine.dispose()
