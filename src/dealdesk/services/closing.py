@@ -215,7 +215,8 @@ def bulk_close(
     return result
 
 
-Run = tuple[IdempotencyRequest, RunClaim]
+LeasedRun = tuple[IdempotencyRequest, RunClaim]
+"""A bulk close under an Idempotency-Key: its request and the claim this run holds on the key."""
 
 
 def _close_in_batches(
@@ -226,7 +227,7 @@ def _close_in_batches(
     actor: Actor,
     on_row: Callable[[BulkRow], None] | None,
     after_batch: Callable[[], None] | None,
-    run: Run | None,
+    run: LeasedRun | None,
 ) -> tuple[BulkRow, ...]:
     by_id = _progress_rows(run[1].progress) if run is not None else {}
     for batch in _batches([i for i in ids if i not in by_id], BULK_BATCH):

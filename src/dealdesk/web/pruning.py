@@ -5,6 +5,7 @@ servers pruning at once delete different rows or nothing; it costs each a few st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
@@ -42,3 +43,5 @@ async def pruning(uow_factory: Callable[[], UnitOfWork], every_s: float) -> Asyn
     finally:
         if task is not None:
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # a round under way finishes first: its connection goes back before the pool closes
