@@ -37,7 +37,6 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
-from prometheus_client import multiprocess as prometheus_multiprocess
 
 from dealdesk import logs
 
@@ -182,6 +181,13 @@ class _Supervisor:
         process.start()
         return process, time.monotonic()
 
+    def _forget_metrics_of(self, pid: int) -> None:
+        """A dead worker's live gauges stop counting; its counters stay (what it answered, it answered).
+        Imported here: each worker imports this module before it binds its socket, and needs none of it."""
+        from prometheus_client import multiprocess as prometheus_multiprocess
+
+        prometheus_multiprocess.mark_process_dead(pid, self.metrics_dir)  # type: ignore[no-untyped-call]
+
     def _stop(self, _signal: int, _frame: FrameType | None) -> None:
         self.stopping.set()
 
@@ -198,7 +204,7 @@ class _Supervisor:
                 if process.is_alive():
                     continue
                 if process.pid is not None:
-                    prometheus_multiprocess.mark_process_dead(process.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
+                    self._forget_metrics_of(process.pid)
                 failed = process.exitcode is not None and process.exitcode > 0  # not killed by a signal
                 if failed and time.monotonic() - started < EARLY_EXIT_S:
                     logger.error(
