@@ -47,13 +47,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def dealdesk_serve(database_url: str, log: Path, *, tls: Tls | None = None, public: bool = False) -> Iterator[str]:
+def dealdesk_serve(
+    database_url: str, log: Path, *, tls: Tls | None = None, public: bool = False, workers: int = 1
+) -> Iterator[str]:
     """`dealdesk serve` on a free port; yields its base URL once it answers. With `public`, DEALDESK_PUBLIC_URL is
     that URL (absolute links in Dataverse answers)."""
     port = _free_port()
     scheme = "https" if tls else "http"
     url = f"{scheme}://127.0.0.1:{port}"
-    command = [DEALDESK, "serve", "--port", str(port)]
+    command = [DEALDESK, "serve", "--port", str(port), "--workers", str(workers)]
     if tls is not None:
         command += ["--certfile", str(tls.certfile), "--keyfile", str(tls.keyfile)]
     env = {**os.environ, "DEALDESK_DATABASE_URL": database_url, "DEALDESK_TIMEZONE": "UTC"}

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from dealdesk.config import Settings
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.states import Role
-from dealdesk.services import auth
+from dealdesk.services import auth, opportunities
 from tests.moving_in.test_dataverse import BASE, _created, _deal, _entity, _error
 
 
@@ -264,3 +266,37 @@ def test_batch_faults_are_dataverse_errors(api: TestClient) -> None:
 
     assert _error(not_multipart, 400)["message"].startswith("A $batch request must be multipart/mixed")
     assert nested[0] == 400 and "cannot contain another $batch" in nested[1]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_deadlock_in_a_changeset_answers_503_with_retry_after_and_changes_nothing(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in: a real deadlock cannot be had on demand, so the edit use case raises what psycopg raises for
+    one (SQLSTATE 40P01, wrapped by SQLAlchemy) after the changeset's first operation has written."""
+    first, _ = _deal(api, active=0)
+    second, _ = _deal(api, active=0)
+    calls: list[str] = []
+    real_edit = opportunities.edit_opportunity
+
+    def edit_then_deadlock(*args: Any, **kwargs: Any) -> Any:
+        calls.append("edit")
+        if len(calls) == 2:
+            raise OperationalError("UPDATE opportunities …", {}, _Deadlock())
+        return real_edit(*args, **kwargs)
+
+    monkeypatch.setattr(opportunities, "edit_opportunity", edit_then_deadlock)
+    rename = [
+        f'PATCH {BASE}/opportunities({deal["id"]}) HTTP/1.1\nContent-Type: application/json\n\n{{"name": "Renamed"}}'
+        for deal in (first, second)
+    ]
+    text = "--b\nContent-Type: multipart/mixed; boundary=cs\n\n" + _changeset("cs", *rename) + "--b--\n"
+
+    status, answer = _batch(api, text, "b")
+
+    assert status == 200
+    assert "HTTP/1.1 503 Service Unavailable" in answer and "Retry-After: 1" in answer
+    assert api.get(f"/api/opportunities/{first['id']}").json()["name"] == "Lab rollout", "rolled back"

@@ -233,7 +233,19 @@ ENDPOINTS: list[Endpoint] = [
         200,
         lambda d: (d.opportunity(), None, None),
     ),
+    Endpoint(
+        "PATCH",
+        "/api/data/v9.2/opportunities({opportunity_id})",
+        "owner",
+        204,
+        lambda d: (d.opportunity(), {"description": "edited through Dataverse"}, None),
+    ),
+    Endpoint("GET", "/api/data/v9.2/opportunities", "read", 200, lambda d: ("", None, {"$top": "1"})),
+    Endpoint("GET", "/api/data/v9.2/EntityDefinitions", "read", 200, lambda d: ("", None, None)),
 ]
+DATAVERSE_SERVICE = "/api/data/v9.2"
+"""The Dataverse-compatible service is one route that resolves its own resources (web/api/dataverse/service.py):
+the table checks its operations by their concrete paths instead of by route."""
 
 
 def _concrete(endpoint: Endpoint, filled: str) -> str:
@@ -359,7 +371,8 @@ def test_the_table_names_every_endpoint_of_the_api_and_nothing_else(office: Offi
         for method in operations
         if path.startswith("/api/")
     }
-    routed = _route_keys(list(office.app.routes))
+    routed = {key for key in _route_keys(list(office.app.routes)) if not key[1].startswith(DATAVERSE_SERVICE)}
+    dataverse = {key for key in table if key[1].startswith(DATAVERSE_SERVICE)}
     figures.record(
         "access (SPEC §8)",
         f"{len(ENDPOINTS)} endpoints x {len(ROLES)} roles + {len(NOBODY)} ways of being nobody = "
@@ -369,4 +382,4 @@ def test_the_table_names_every_endpoint_of_the_api_and_nothing_else(office: Offi
     assert routed, "could not read the app's routes"
     assert documented - table == set(), "endpoints in /openapi.json that the access table does not check"
     assert routed - table == set(), "routes under /api that the access table does not check"
-    assert table - documented - routed == set(), "the table names endpoints the app does not have"
+    assert table - documented - routed - dataverse == set(), "the table names endpoints the app does not have"

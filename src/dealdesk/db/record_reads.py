@@ -150,20 +150,32 @@ class SqlRecordReads:
 
     def query(self, query: RecordQuery) -> RecordPage:
         conn = self._conn()
-        sources = SOURCES[query.kind]
-        statement = _base(query.kind)
-        if query.where is not None:
-            statement = statement.where(self._condition(query.where, sources, conn))
         total = None
         if query.count:
-            total = int(conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+            total = int(conn.execute(self.count_statement(query, conn)).scalar_one())
+        rows = [dict(row) for row in conn.execute(self.page_statement(query, conn)).mappings()]
+        return RecordPage(rows=rows[: query.limit], more=len(rows) > query.limit, total=total)
+
+    def _filtered(self, query: RecordQuery, conn: Connection) -> Select[Any]:
+        statement = _base(query.kind)
+        if query.where is not None:
+            statement = statement.where(self._condition(query.where, SOURCES[query.kind], conn))
+        return statement
+
+    def count_statement(self, query: RecordQuery, conn: Connection) -> Select[Any]:
+        """`$count=true`: the rows matching the filter, counted by the database."""
+        return select(func.count()).select_from(self._filtered(query, conn).subquery())
+
+    def page_statement(self, query: RecordQuery, conn: Connection) -> Select[Any]:
+        """One page and one row more (to tell whether another page follows), after the previous page's last row.
+        bench/dataverse_explain.py shows PostgreSQL's plans of these statements."""
+        sources = SOURCES[query.kind]
+        statement = self._filtered(query, conn)
         # The id breaks ties in the direction of the last key, so (created_at desc, id desc) reads one index backwards.
         order = (*query.order, SortKey("id", query.order[-1].descending if query.order else False))
         if query.after is not None:
             statement = statement.where(_after(order, query.after, sources))
-        statement = statement.order_by(*(_ordering(key, sources) for key in order)).limit(query.limit + 1)
-        rows = [dict(row) for row in conn.execute(statement).mappings()]
-        return RecordPage(rows=rows[: query.limit], more=len(rows) > query.limit, total=total)
+        return statement.order_by(*(_ordering(key, sources) for key in order)).limit(query.limit + 1)
 
     def _condition(
         self, condition: Condition, sources: Mapping[str, ColumnElement[Any]], conn: Connection
@@ -198,8 +210,12 @@ class SqlRecordReads:
 
 
 def _ordering(key: SortKey, sources: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
-    """Nulls come first ascending and last descending on both engines, so the keyset below reads the same order."""
+    """Nulls come first ascending and last descending on both engines, so the keyset below reads the same order.
+    A column that cannot be null is ordered plainly: PostgreSQL reads an index backwards as DESC NULLS FIRST, so
+    a needless NULLS LAST would turn an index scan into a sort of the whole table."""
     column = sources[key.source]
+    if not getattr(column, "nullable", True):
+        return column.desc() if key.descending else column.asc()
     return column.desc().nulls_last() if key.descending else column.asc().nulls_first()
 
 

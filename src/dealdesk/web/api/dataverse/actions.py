@@ -24,16 +24,19 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
+from pydantic import TypeAdapter, ValidationError
+
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import Forbidden, ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.opportunity import CloseDetails, Opportunity
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
 from dealdesk.domain.values import CENT, parse_iso_date
-from dealdesk.services import closing, quotes
+from dealdesk.services import closing, opportunities, quotes
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.api.dataverse.currencies import code_of
 from dealdesk.web.schemas import MoneyIn
 
+_MONEY: Final = TypeAdapter(MoneyIn)
 _BIND: Final = re.compile(r"^(?:.*/)?(?P<set>[a-z_]+)\((?P<id>[0-9A-Fa-f-]{36})\)$")
 
 WIN_STATUSES: Final = {3: OpportunityStatus.WON, -1: OpportunityStatus.WON}
@@ -217,10 +220,8 @@ class CloseEntity:
             return None
         if isinstance(value, Decimal) and value.is_finite() and value == value.quantize(CENT):
             value = value.quantize(CENT)  # Dataverse keeps money to 4 decimals and scripts echo it (2400.0000)
-        from pydantic import TypeAdapter, ValidationError
-
         try:
-            money: Decimal = TypeAdapter(MoneyIn).validate_python(value)
+            money: Decimal = _MONEY.validate_python(value)
         except ValidationError as error:
             message = str(error.errors()[0].get("msg", "is invalid")).removeprefix("Value error, ")
             raise _fault(f"{self.field}.actualrevenue", message) from error
@@ -285,9 +286,7 @@ def close_opportunity(uow: UnitOfWork, actor: Actor, zone: Any, body: Any, outco
     closing.close_opportunity(uow, opportunity_id, details, actor=actor)
 
 
-def closing_target(uow: UnitOfWork, opportunity_id: UUID) -> Any:
-    from dealdesk.services import opportunities
-
+def closing_target(uow: UnitOfWork, opportunity_id: UUID) -> Opportunity:
     return opportunities.get_opportunity(uow, opportunity_id)
 
 

@@ -32,7 +32,8 @@ from dealdesk.services.record_queries import (
     SortKey,
 )
 from dealdesk.web.api.dataverse import odata_filter as f
-from dealdesk.web.api.dataverse.entities import Attribute, Entity, Kind
+from dealdesk.web.api.dataverse.currencies import code_of
+from dealdesk.web.api.dataverse.entities import EDM_TYPES, Attribute, Entity, Kind
 from dealdesk.web.api.dataverse.envelope import DataverseFault
 
 MAX_PAGE: Final = 5000
@@ -205,8 +206,6 @@ def _comparison(entity: Entity, attribute: Attribute, op: str, literal: f.Litera
         )
     value = typed_value(attribute, literal)
     if attribute.property_name == "_transactioncurrencyid_value":
-        from dealdesk.web.api.dataverse.currencies import code_of
-
         if op not in ("eq", "ne"):
             raise unsupported("A currency can only be compared with eq or ne.")
         code = code_of(value)
@@ -217,8 +216,6 @@ def _comparison(entity: Entity, attribute: Attribute, op: str, literal: f.Litera
 
 
 def _incompatible(attribute: Attribute, literal: f.Literal, op: str) -> DataverseFault:
-    from dealdesk.web.api.dataverse.entities import EDM_TYPES
-
     return DataverseFault(
         400,
         "validation_error",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import unquote
 from uuid import UUID, uuid5
@@ -18,6 +19,7 @@ from dealdesk.config import Settings
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import DomainError, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from dealdesk.domain.states import OpportunityStatus, Outcome
+from dealdesk.domain.values import CENT
 from dealdesk.services import closing, opportunities
 from dealdesk.services.changesets import changeset
 from dealdesk.services.guards import Preconditions
@@ -30,13 +32,13 @@ from dealdesk.web.api.dataverse.entities import BY_SET, ENTITIES, OPPORTUNITY, Q
 from dealdesk.web.api.dataverse.envelope import (
     FIELD_NAMES,
     ODATA_HEADERS,
+    STATUSES,
     DataverseFault,
     error_body,
     refusal,
 )
 from dealdesk.web.api.dataverse.query import (
     ENTITY_OPTIONS,
-    CollectionRequest,
     Preferences,
     check_options,
     collection_request,
@@ -93,8 +95,6 @@ def handle(ctx: Context, call: Call) -> Answer:
     try:
         return _route(ctx, call)
     except DataverseFault as fault:
-        from dealdesk.web.api.dataverse.envelope import STATUSES
-
         return json_answer(STATUSES.get(fault.status, fault.status), error_body(fault.code, fault.message))
     except DomainError as error:
         status, body = refusal(error)
@@ -174,12 +174,7 @@ def _not_allowed(call: Call, why: str) -> DataverseFault:
     return DataverseFault(405, "method_not_allowed", f"The HTTP method '{call.method}' is not allowed here: {why}.")
 
 
-def _record_id(entity: Entity, key: str) -> Any:
-    if entity.record_kind == "":
-        try:
-            return UUID(key)
-        except ValueError:
-            pass
+def _record_id(entity: Entity, key: str) -> UUID:
     try:
         return UUID(key)
     except ValueError as exc:
@@ -228,10 +223,10 @@ def _collection(ctx: Context, entity: Entity, call: Call) -> Answer:
         last = page.rows[-1]
         token = skiptoken((*(last[key.source] for key in request.query.order), last["id"]))
         body["@odata.nextLink"] = ctx.links.next_page(entity, call.params, token)
-    return json_answer(200, body, _applied(prefer, request))
+    return json_answer(200, body, _applied(prefer))
 
 
-def _applied(prefer: Preferences, request: CollectionRequest | None = None) -> dict[str, str]:
+def _applied(prefer: Preferences) -> dict[str, str]:
     applied = prefer.applied()
     return {"Preference-Applied": applied} if applied else {}
 
@@ -393,10 +388,6 @@ def _opportunity_changes(body: Mapping[str, Any]) -> tuple[dict[str, Any], int |
 
 def _four_decimals(value: Any) -> Any:
     """Dataverse keeps money to 4 decimals and scripts echo it (2400.0000): the same amount in cents is accepted."""
-    from decimal import Decimal
-
-    from dealdesk.domain.values import CENT
-
     if isinstance(value, Decimal) and value.is_finite() and value == value.quantize(CENT):
         return value.quantize(CENT)
     return value
