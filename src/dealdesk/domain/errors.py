@@ -141,3 +141,10 @@ class IdempotencyKeyReused(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     title = "Too many attempts"
+
+
+class UserDisabled(DomainError):
+    """`users disable` was run for the user: nothing new is issued to them until `users enable`."""
+
+    code = "user_disabled"
+    title = "User is disabled"

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
@@ -20,6 +21,7 @@ from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quote
 from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
+from dealdesk.web.security_headers import SecurityHeaders
 from dealdesk.web.session import SignInRequired
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
@@ -80,4 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: a request without a valid token is refused before its body is even measured.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BearerAuth, authenticate=authenticate)
+    app.add_middleware(SecurityHeaders)
+    # Outermost: everything after it (rate limits, Secure cookies, /metrics) reads the client address and scheme
+    # from the connection, rewritten from X-Forwarded-For/-Proto only when the peer is a trusted proxy.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

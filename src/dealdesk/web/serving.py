@@ -39,6 +39,7 @@ def config(host: str, port: int, *, access_log: bool) -> uvicorn.Config:
         http="httptools",
         access_log=access_log,
         backlog=BACKLOG,
+        proxy_headers=False,  # the app applies DEALDESK_TRUSTED_PROXIES itself (web/app.py); uvicorn trusts loopback
     )
 
 
