@@ -49,6 +49,10 @@ class Settings(BaseSettings):
             )
         return value.strip().rstrip("/")
 
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR networks of the reverse proxies in front of dealdesk. Only a request from
+    one of them has its X-Forwarded-For / X-Forwarded-Proto believed; by default nobody's is."""
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -73,6 +77,24 @@ class Settings(BaseSettings):
     def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(ip_network(part.strip(), strict=False) for part in self.metrics_allow.split(",") if part.strip())
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or CIDR network: {entry!r}") from exc
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _entries(self.trusted_proxies)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]

@@ -18,6 +18,7 @@ from dealdesk.services import auth
 from dealdesk.web.app import create_app
 from tests.analytics.conftest import History
 from tests.analytics.test_win_loss_report import Q1, report
+from tests.web_sign_in import sign_in
 
 PASSWORD = "correct horse battery"
 FIRST_QUARTER = "period=custom&from=2026-01-01&to=2026-03-31"
@@ -43,9 +44,7 @@ def client(engine: Engine, settings: Settings, history: History) -> Iterator[Tes
     """A viewer signed in with a password, as on the web, who also holds an API token: reports are for everyone."""
     issued = auth.add_user(SqlUnitOfWork(engine, SystemClock(settings.zone)), "vera", Role.VIEWER, password=PASSWORD)
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {issued.token}"}) as client:
-        signed_in = client.post(
-            "/login", data={"name": "vera", "password": PASSWORD, "next": "/"}, follow_redirects=False
-        )
+        signed_in = sign_in(client, "vera", PASSWORD)
         assert signed_in.status_code == 303, signed_in.text
         yield client
 

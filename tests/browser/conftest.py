@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
 from tests.browser.seeding import Desk
+from tests.web_sign_in import CSRF_FIELD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -148,7 +149,11 @@ def _context(
     context.set_default_timeout(5000)
     if credentials is not None:
         name, password = credentials
-        answer = context.request.post("/login", form={"name": name, "password": password, "next": "/"})
+        form = context.request.get("/login")  # sets the sign-in CSRF cookie in the context, as a browser would
+        found = CSRF_FIELD.search(form.text())
+        assert found is not None, "the sign-in form has no CSRF field"
+        fields = {"name": name, "password": password, "next": "/", "csrf_token": found.group(1)}
+        answer = context.request.post("/login", form=fields)
         assert answer.ok, f"sign-in failed: {answer.status}"
     return context
 

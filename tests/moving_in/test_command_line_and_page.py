@@ -21,6 +21,7 @@ from dealdesk.services import auth
 from dealdesk.services.moving import Kind
 from dealdesk.web.app import create_app
 from tests.moving_in.conftest import Mover, csv_text
+from tests.web_sign_in import sign_in
 
 BOM = "\ufeff"
 PASSWORD = "moving in at last"
@@ -64,8 +65,8 @@ def browser(engine: Engine, settings: Settings) -> Iterator[TestClient]:
     uow = SqlUnitOfWork(engine, SystemClock(settings.zone))
     auth.add_user(uow, "morgan", Role.MANAGER, password=PASSWORD)
     with TestClient(create_app(settings)) as client:
-        signed_in = client.post("/login", data={"name": "morgan", "password": PASSWORD, "next": "/moving"})
-        assert signed_in.status_code == 200, signed_in.text
+        signed_in = sign_in(client, "morgan", PASSWORD, next_path="/moving")
+        assert signed_in.status_code == 303, signed_in.text
         yield client
 
 

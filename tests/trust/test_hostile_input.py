@@ -24,6 +24,7 @@ from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.states import Role
 from dealdesk.services import auth
 from dealdesk.web.app import create_app
+from tests.web_sign_in import sign_in
 
 ONE_MIB = 1024 * 1024
 UNKNOWN_ID = "6f1c1a4e-2b7d-4c59-9a41-0d8e6b3c2f10"
@@ -193,7 +194,7 @@ def browser(admin_api: TestClient, engine: Engine, settings: Settings) -> Iterat
     exception, so that a test can name the page that gave it."""
     _token(engine, settings, SIGNED_IN_NAME, Role.MANAGER, password=PASSWORD)
     with TestClient(admin_api.app, follow_redirects=False, raise_server_exceptions=False) as client:
-        response = client.post("/login", data={"name": SIGNED_IN_NAME, "password": PASSWORD, "next": "/"})
+        response = sign_in(client, SIGNED_IN_NAME, PASSWORD)
         assert response.status_code == 303, response.text
         yield client
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dealdesk.cli.refusals import refusals
+from dealdesk.cli.refusals import EXIT_USAGE, refusals
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
@@ -72,3 +72,34 @@ def revoke(name: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
     with refusals():
         count = auth.revoke(_uow(), name)
     err.print(f"revoked {count} token(s) of {name}; their web sessions are ended")
+
+
+@users_app.command("disable")
+def disable(name: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """Lock the user out until `users enable`: revoke every token, end every session, refuse every sign-in."""
+    with refusals():
+        count = auth.disable(_uow(), name)
+    err.print(f"{name} is disabled: {count} token(s) revoked, web sessions ended, sign-in refused")
+
+
+@users_app.command("enable")
+def enable(name: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """Let a disabled user sign in again with their password (issue a new token with `users token`)."""
+    with refusals():
+        auth.enable(_uow(), name)
+    err.print(f"{name} is enabled")
+
+
+@users_app.command("password")
+def password(
+    name: Annotated[str, typer.Argument(help="Sign-in name")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the new password from stdin")] = False,
+) -> None:
+    """Set a new web UI password (at least 12 characters, read from stdin) and end the user's web sessions."""
+    if not password_stdin:
+        err.print("give the new password on stdin with --password-stdin (never on the command line)")
+        raise typer.Exit(EXIT_USAGE)
+    new_password = sys.stdin.readline().rstrip("\n")
+    with refusals():
+        auth.set_password(_uow(), name, new_password)
+    err.print(f"password of {name} set; their web sessions are ended")

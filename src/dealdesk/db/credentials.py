@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -35,6 +35,8 @@ _SESSION = Direct(
     .join_from(t.web_sessions, t.users, _ses.user_id == _u.id)
     .where(_ses.digest == bindparam("digest"), _ses.expires_at > bindparam("now"), _u.active.is_(True))
 )
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 class SqlCredentials:
@@ -96,22 +98,44 @@ class SqlCredentials:
     def end_session(self, digest: str) -> None:
         self._conn().execute(delete(t.web_sessions).where(_ses.digest == digest))
 
-    def end_sessions_of(self, user_id: UUID) -> None:
-        self._conn().execute(delete(t.web_sessions).where(_ses.user_id == user_id))
+    def end_sessions_of(self, user_id: UUID, *, except_digest: str | None = None) -> None:
+        statement = delete(t.web_sessions).where(_ses.user_id == user_id)
+        if except_digest is not None:
+            statement = statement.where(_ses.digest != except_digest)
+        self._conn().execute(statement)
 
-    def count(self, key: str, *, window_start: datetime) -> int:
-        c = t.rate_limits.c
-        found = self._conn().execute(select(c.hits).where(c.key == key, c.window_start == window_start)).scalar()
-        return int(found or 0)
+    def reserve_attempt(self, limits: Mapping[str, int], *, at: datetime, since: datetime) -> bool:
+        """Atomically: when every key has fewer attempts than its limit recorded after `since`, record one more for
+        each key at `at` and answer True; otherwise change nothing and answer False.
 
-    def hit(self, key: str, *, window_start: datetime) -> int:
+        Attempts are rows of `rate_limits` keyed by (key, moment), so that the window slides. PostgreSQL serialises
+        the count-then-insert of one key with a transaction-scoped advisory lock on the key (taken in key order, so
+        two requests cannot deadlock); on SQLite the write transaction already holds the one writer lock."""
         conn = self._conn()
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        keys = sorted(limits)
+        if conn.dialect.name == "postgresql":
+            for key in keys:
+                conn.execute(_ADVISORY_LOCK, {"key": key})
         c = t.rate_limits.c
-        statement = (
-            dialect.insert(t.rate_limits)
-            .values(key=key, window_start=window_start, hits=1)
-            .on_conflict_do_update(index_elements=[c.key, c.window_start], set_={"hits": t.rate_limits.c.hits + 1})
-            .returning(t.rate_limits.c.hits)
+        recorded = conn.execute(
+            select(c.key, func.sum(c.hits)).where(c.key.in_(keys), c.window_start > since).group_by(c.key)
         )
-        return int(conn.execute(statement).scalar_one())
+        counts = {key: int(total or 0) for key, total in recorded}
+        if any(counts.get(key, 0) >= limit for key, limit in limits.items()):
+            return False
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        for key in keys:
+            conn.execute(
+                dialect.insert(t.rate_limits)
+                .values(key=key, window_start=at, hits=1)
+                .on_conflict_do_update(index_elements=[c.key, c.window_start], set_={"hits": c.hits + 1})
+            )
+        return True
+
+    def release_attempt(self, keys: Collection[str], *, at: datetime) -> None:
+        """Take back the attempts `reserve_attempt` recorded at `at`: the check they stood for succeeded."""
+        conn = self._conn()
+        c = t.rate_limits.c
+        mine = (c.key.in_(sorted(keys)), c.window_start == at)
+        conn.execute(update(t.rate_limits).where(*mine).values(hits=c.hits - 1))
+        conn.execute(delete(t.rate_limits).where(*mine, c.hits <= 0))

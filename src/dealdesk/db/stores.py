@@ -458,3 +458,14 @@ class SqlUsers:
 
     def list(self) -> list[User]:
         return [_user_from(row) for row in self._conn().execute(select(t.users).order_by(t.users.c.name))]
+
+    def get(self, user_id: UUID) -> User | None:
+        row = self._conn().execute(select(t.users).where(t.users.c.id == user_id)).first()
+        return _user_from(row) if row is not None else None
+
+    def set_active(self, user_id: UUID, active: bool, *, at: datetime) -> None:
+        self._conn().execute(update(t.users).where(t.users.c.id == user_id).values(active=active, updated_at=at))
+
+    def set_password_hash(self, user_id: UUID, password_hash: str, *, at: datetime) -> None:
+        statement = update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash, updated_at=at)
+        self._conn().execute(statement)

@@ -164,3 +164,10 @@ class Busy(RetryLater):
 class DatabaseUnavailable(RetryLater):
     code = "database_unavailable"
     title = "The database cannot be reached"
+
+
+class UserDisabled(DomainError):
+    """`users disable` was run for the user: nothing new is issued to them until `users enable`."""
+
+    code = "user_disabled"
+    title = "User is disabled"

@@ -10,7 +10,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import ValidationFailed
 from dealdesk.domain.states import Role
 
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
 
 
 @dataclass(eq=False)
@@ -34,7 +34,8 @@ def check_user_name(name: str) -> str:
     return name
 
 
-def check_password(password: str) -> str:
+def check_password(password: str, *, field: str = "password") -> str:
+    """A new password: at least 12 characters (SPEC §8)."""
     if len(password) < MIN_PASSWORD:
-        raise ValidationFailed.field("password", f"must be at least {MIN_PASSWORD} characters")
+        raise ValidationFailed.field(field, f"must be at least {MIN_PASSWORD} characters")
     return password

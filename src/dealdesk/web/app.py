@@ -10,6 +10,7 @@ from uuid import UUID
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
@@ -23,6 +24,7 @@ from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
 from dealdesk.web.observability import RequestObservation
 from dealdesk.web.pruning import pruning
+from dealdesk.web.security_headers import SecurityHeaders
 from dealdesk.web.session import SignInRequired
 
 DESCRIPTION = """Opportunities, project quotes and closing deals as Won or Lost.
@@ -93,8 +95,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: a request without a valid token is refused before its body is even measured.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BearerAuth, authenticate=authenticate)
-    # Outermost: whatever a shared layer answers under /api/data/ (401, 413, 404, 405, 429, 503) is rewritten into
+    # Whatever a shared layer answers under /api/data/ (401, 413, 404, 405, 429, 503) is rewritten into
     # Dataverse's error envelope (SPEC §10).
     app.add_middleware(dataverse.ProblemsAsDataverseErrors, prefix="/api/data/")
-    app.add_middleware(RequestObservation, access_log=settings.access_log)  # outermost: it sees every answer
+    app.add_middleware(
+        RequestObservation, access_log=settings.access_log
+    )  # it sees every answer of the layers inside it
+    app.add_middleware(SecurityHeaders)  # on every answer, the 500s RequestObservation writes included
+    # Outermost: everything after it (rate limits, Secure cookies, /metrics) reads the client address and scheme
+    # from the connection, rewritten from X-Forwarded-For/-Proto only when the peer is a trusted proxy.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

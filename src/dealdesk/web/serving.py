@@ -75,6 +75,7 @@ def config(host: str, port: int, *, tls: Tls | None = None) -> uvicorn.Config:
         timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
         ssl_certfile=tls.certfile if tls else None,
         ssl_keyfile=tls.keyfile if tls else None,
+        proxy_headers=False,  # the app applies DEALDESK_TRUSTED_PROXIES itself (web/app.py); uvicorn trusts loopback
     )
 
 

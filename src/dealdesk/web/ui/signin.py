@@ -13,7 +13,14 @@ from dealdesk.domain.errors import RateLimited, Unauthenticated
 from dealdesk.services import auth
 from dealdesk.services.auth import SESSION_LIFETIME
 from dealdesk.web.deps import UowDep
-from dealdesk.web.session import SESSION_COOKIE, cookie_is_secure
+from dealdesk.web.session import (
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    cookie_is_secure,
+    set_sign_in_csrf_cookie,
+    sign_in_csrf_matches,
+    sign_in_csrf_token,
+)
 from dealdesk.web.ui.deps import View, page_actor
 from dealdesk.web.ui.language import local_path
 from dealdesk.web.ui.routing import PageRoute
@@ -25,15 +32,32 @@ class SignInForm(BaseModel):
     name: str = ""
     password: str = ""
     next: str = "/"
+    csrf_token: str = ""
+
+
+def _sign_in_form(
+    view: View, request: Request, *, next_path: str, name: str = "", problem: str | None = None, status: int = 200
+) -> HTMLResponse:
+    """The form, with the visitor's sign-in CSRF token in a hidden field and in a cookie (a new one if need be)."""
+    token = sign_in_csrf_token(request)
+    context = {"next": next_path, "name": name, "problem": problem, "sign_in_csrf": token}
+    response = view.render("signin.html", context, status=status)
+    set_sign_in_csrf_cookie(response, request, token)
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-def sign_in_page(view: View, next: str = "/") -> HTMLResponse:
-    return view.render("signin.html", {"next": local_path(next), "name": "", "problem": None})
+def sign_in_page(view: View, request: Request, next: str = "/") -> HTMLResponse:
+    return _sign_in_form(view, request, next_path=local_path(next))
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def sign_in(form: Annotated[SignInForm, Form()], request: Request, view: View, uow: UowDep) -> Response:
+    """Login CSRF first (another site must not sign a visitor in to its own account), then the password check."""
+    next_path = local_path(form.next)
+    if not sign_in_csrf_matches(request, form.csrf_token):
+        problem = view.gettext("This form is out of date or came from another site. Please try again.")
+        return _sign_in_form(view, request, next_path=next_path, name=form.name, problem=problem, status=403)
     client = request.client.host if request.client else "unknown"
     try:
         signed_in = await run_in_threadpool(auth.sign_in, uow, form.name, form.password, client=client)
@@ -44,9 +68,8 @@ async def sign_in(form: Annotated[SignInForm, Form()], request: Request, view: V
             else view.gettext("That user name and password do not match.")
         )
         status = 429 if isinstance(error, RateLimited) else 401
-        context = {"next": local_path(form.next), "name": form.name, "problem": problem}
-        return view.render("signin.html", context, status=status)
-    response = RedirectResponse(local_path(form.next), status_code=303)
+        return _sign_in_form(view, request, next_path=next_path, name=form.name, problem=problem, status=status)
+    response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         signed_in.session_id,
@@ -55,6 +78,7 @@ async def sign_in(form: Annotated[SignInForm, Form()], request: Request, view: V
         samesite="lax",
         secure=cookie_is_secure(request),
     )
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE)
     return response
 
 

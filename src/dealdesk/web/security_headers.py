@@ -1,0 +1,53 @@
+"""Security headers on every answer (SPEC §7), set in one place so that no route, error handler or middleware
+answer (the bearer check's 401, the body limit's 413) can leave them out.
+
+- every answer: `X-Content-Type-Options: nosniff` and `Referrer-Policy: same-origin`;
+- pages (HTML): a Content-Security-Policy that allows only dealdesk's own scripts, styles and images and no
+  framing (`frame-ancestors 'none'`). The templates use no inline script, style attribute or event handler, and
+  htmx is configured not to inject its indicator style, so nothing needs 'unsafe-inline';
+- everything but the static assets: `Cache-Control: no-store`, so that no browser or proxy keeps a signed-in page,
+  an API answer or a download."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_POLICY: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+API_DOCS_POLICY: Final = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN with an inline start-up script."""
+API_DOCS_PATHS: Final = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+CACHEABLE_PREFIX: Final = "/static/"
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = API_DOCS_POLICY if path in API_DOCS_PATHS else PAGE_POLICY
+                if not path.startswith(CACHEABLE_PREFIX):
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
