@@ -163,6 +163,10 @@ class SqlAccounts:
             to_item=account_from,
         )
 
+    def save(self, account: Account) -> None:
+        values = {"name": account.name, "updated_at": account.updated_at}
+        self._conn().execute(update(t.accounts).where(t.accounts.c.id == account.id).values(**values))
+
 
 class SqlCompetitors:
     def __init__(self, connection: ConnectionSource) -> None:
@@ -204,6 +208,25 @@ class SqlCompetitors:
             cursor=cursor,
             to_item=competitor_from,
         )
+
+    def get(self, competitor_id: UUID) -> Competitor:
+        row = self._conn().execute(select(t.competitors).where(t.competitors.c.id == competitor_id)).first()
+        if row is None:
+            raise NotFound("competitor", competitor_id)
+        return competitor_from(row)
+
+    def save(self, competitor: Competitor) -> None:
+        conn = self._conn()
+        key = competitor.name.casefold()
+        taken = select(t.competitors.c.id).where(t.competitors.c.name_key == key, t.competitors.c.id != competitor.id)
+        if conn.execute(taken).first() is not None:
+            raise Duplicate(f"A competitor named {competitor.name!r} already exists")
+        values = {"name": competitor.name, "name_key": key, "updated_at": competitor.updated_at}
+        try:
+            with conn.begin_nested():
+                conn.execute(update(t.competitors).where(t.competitors.c.id == competitor.id).values(**values))
+        except IntegrityError as exc:  # a concurrent rename to the same name won the race
+            raise Duplicate(f"A competitor named {competitor.name!r} already exists") from exc
 
 
 class SqlCloseReasons:
@@ -458,3 +481,13 @@ class SqlUsers:
 
     def list(self) -> list[User]:
         return [_user_from(row) for row in self._conn().execute(select(t.users).order_by(t.users.c.name))]
+
+    def get(self, user_id: UUID) -> User:
+        row = self._conn().execute(select(t.users).where(t.users.c.id == user_id)).first()
+        if row is None:
+            raise NotFound("user", user_id)
+        return _user_from(row)
+
+    def set_password_hash(self, user_id: UUID, password_hash: str, *, at: datetime) -> None:
+        values = {"password_hash": password_hash, "updated_at": at}
+        self._conn().execute(update(t.users).where(t.users.c.id == user_id).values(**values))

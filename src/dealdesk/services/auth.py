@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import NotFound, RateLimited, Unauthenticated
+from dealdesk.domain.errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from dealdesk.domain.records import Change
 from dealdesk.domain.states import Role
 from dealdesk.domain.users import User, check_password, check_user_name
@@ -166,6 +166,34 @@ def _password_matches(user: User, password: str) -> bool:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def change_own_password(uow: UnitOfWork, user_id: UUID, current_password: str, new_password: str) -> None:
+    """A signed-in user sets a new password (at least 12 characters) after giving the current one; every session
+    of the user ends, so a session someone else may hold stops working. A wrong current password is a field error,
+    counted like a failed sign-in so that a stolen session cannot guess it."""
+    try:
+        check_password(new_password)
+    except ValidationFailed as exc:
+        raise ValidationFailed.field("new_password", exc.errors[0].message) from exc
+    with uow.transaction():
+        user = uow.users.get(user_id)
+        at = uow.clock.now()
+        window = datetime.fromtimestamp(
+            at.timestamp() // SIGN_IN_WINDOW.total_seconds() * SIGN_IN_WINDOW.total_seconds(), tz=at.tzinfo
+        )
+        name_key = f"sign-in:name:{user.name[:80]}"
+        if uow.credentials.count(name_key, window_start=window) >= SIGN_IN_FAILURES_PER_NAME:
+            raise RateLimited("Too many failed password checks: wait a few minutes and try again")
+        matches = _password_matches(user, current_password)
+        if matches:
+            uow.credentials.end_sessions_of(user.id)
+            uow.users.set_password_hash(user.id, _hasher.hash(new_password), at=at)
+            uow.audit.record([Change("user", user.id, "change_password", None, None)], by=user.id, at=at)
+        else:
+            uow.credentials.hit(name_key, window_start=window)
+    if not matches:  # raised after the commit, so that the failure is counted
+        raise ValidationFailed.field("current_password", "is not your current password")
 
 
 def session_for(uow: UnitOfWork, session_id: str) -> Session | None:

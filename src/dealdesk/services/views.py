@@ -34,6 +34,13 @@ def account_names(uow: UnitOfWork) -> dict[UUID, str]:
         return uow.views.account_names()
 
 
+def accounts_matching(uow: UnitOfWork, q: str, *, limit: int) -> dict[UUID, str]:
+    """Accounts whose name contains `q`, for type-ahead: names starting with it first."""
+    check_storable(q, field="q")
+    with uow.transaction(write=False):
+        return uow.views.accounts_matching(q, limit=limit)
+
+
 def competitor_names(uow: UnitOfWork) -> dict[UUID, str]:
     """Every competitor by name, for the competitor picker."""
     with uow.transaction(write=False):

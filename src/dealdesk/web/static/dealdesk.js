@@ -160,4 +160,27 @@
 
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
+
+  /* The main menu on narrow screens: the button opens and closes it; Escape and a click elsewhere close it. */
+  function setMenu(open) {
+    var button = document.querySelector("[data-menu-button]");
+    var bar = document.querySelector(".topbar");
+    if (!button || !bar) { return; }
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) { bar.setAttribute("data-menu-open", ""); } else { bar.removeAttribute("data-menu-open"); }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-menu-button]");
+    if (button) {
+      setMenu(button.getAttribute("aria-expanded") !== "true");
+    } else if (!event.target.closest("#main-menu")) {
+      setMenu(false);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var button = document.querySelector('[data-menu-button][aria-expanded="true"]');
+    if (event.key === "Escape" && button) { setMenu(false); button.focus(); }
+  });
 })();

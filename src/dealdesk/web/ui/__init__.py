@@ -11,7 +11,19 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from dealdesk.web.ui import close_dialog, language, moving, opportunity_list, opportunity_page, quote_actions, signin
+from dealdesk.web.ui import (
+    accounts,
+    catalogue_pages,
+    close_dialog,
+    language,
+    moving,
+    new_opportunity,
+    opportunity_list,
+    opportunity_page,
+    password,
+    quote_actions,
+    signin,
+)
 from dealdesk.web.ui.deps import page_actor
 from dealdesk.web.ui.rendering import STATIC_DIR, PageKit
 from dealdesk.web.ui.win_loss import router as win_loss_pages
@@ -24,7 +36,18 @@ async def _load_page_kit(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_load_page_kit)
-for pages in (opportunity_list, opportunity_page, close_dialog, quote_actions, moving):
+# /opportunities/new is matched before /opportunities/{opportunity_id}.
+for pages in (
+    new_opportunity,
+    opportunity_list,
+    opportunity_page,
+    close_dialog,
+    quote_actions,
+    moving,
+    accounts,
+    catalogue_pages,
+    password,
+):
     # Every page needs someone to act for: PageActor is where a visitor without a session is turned away.
     # Signing in and choosing a language need nobody.
     router.include_router(pages.router, dependencies=[Depends(page_actor)])

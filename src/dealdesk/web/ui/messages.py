@@ -71,6 +71,11 @@ def field_message(lang: Language, field: str) -> str:
         "line_unit_price": lang.gettext("Enter a price with at most 2 decimals (negative for a discount)."),
         "line_amount": lang.gettext("This line's amount is too large."),
         "ids": lang.gettext("Select between 1 and 1,000 opportunities."),
+        "current_password": lang.gettext("This is not your current password."),
+        "new_password": lang.gettext("Use at least 12 characters."),
+        "repeat_password": lang.gettext("Type the same new password twice."),
+        "outcome": lang.gettext("Choose won or lost."),
+        "owner_id": lang.gettext("Choose an owner from the list."),
     }
     return messages.get(field, lang.gettext("Check this value."))
 

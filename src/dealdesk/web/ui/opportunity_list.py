@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails
-from dealdesk.domain.states import CLOSE_STATUSES, OpportunityState, OpportunityStatus, Outcome, QuoteStatus
+from dealdesk.domain.states import CLOSE_STATUSES, OpportunityState, OpportunityStatus, Outcome, QuoteStatus, Role
 from dealdesk.services import closing, views
 from dealdesk.services.ports import OpportunityFilter, UnitOfWork
 from dealdesk.services.views import OpportunityListQuery, OpportunitySort
@@ -75,6 +75,7 @@ def opportunity_list(
         "states": list(OpportunityState),
         "sorts": list(OpportunitySort),
         "may_manage": may_manage(actor),
+        "may_create": actor.role is not Role.VIEWER,
     }
     if view.htmx and view.request.headers.get("HX-Target") == "results":
         # Filters and pages put the tidy form of the address in the history, to bookmark or share; the list's
