@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -304,6 +305,9 @@ class SqlAudit:
     def __init__(self, connection: ConnectionSource, writes: BatchedWrites) -> None:
         self._conn = connection
         self._writes = writes
+        self._written = itertools.count()
+        """`seq` keeps counting across every record() of this unit of work: entries written at the same moment
+        (one transaction) read back in the order they were written, not by their random ids."""
 
     def record(self, changes: Sequence[Change], *, by: UUID, at: datetime, opportunity_id: UUID | None = None) -> None:
         """Kept back to go out with the transaction's other writes (db/batched_writes.py)."""
@@ -312,7 +316,7 @@ class SqlAudit:
         rows = [
             {
                 "id": uuid4(),
-                "seq": seq,
+                "seq": next(self._written),
                 "at": at,
                 "user_id": by,
                 "record_type": change.record_type,
@@ -322,7 +326,7 @@ class SqlAudit:
                 "before": change.before,
                 "after": change.after,
             }
-            for seq, change in enumerate(changes)
+            for change in changes
         ]
         self._writes.insert(t.audit_entries, rows, tracked=False)
 

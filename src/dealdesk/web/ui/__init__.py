@@ -15,6 +15,7 @@ from dealdesk.web.ui import (
     accounts,
     catalogue_pages,
     close_dialog,
+    contract_page,
     language,
     moving,
     new_opportunity,
@@ -47,6 +48,7 @@ for pages in (
     accounts,
     catalogue_pages,
     password,
+    contract_page,
 ):
     # Every page needs someone to act for: PageActor is where a visitor without a session is turned away.
     # Signing in and choosing a language need nobody.
