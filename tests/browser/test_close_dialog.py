@@ -84,7 +84,7 @@ def test_a_lost_close_records_its_reason_competitor_and_description_in_the_close
     expect(record).to_contain_text(competitor["name"])
     expect(record).to_contain_text("They went with the cheaper offer")
     expect(record).to_contain_text("ada")  # the signed-in user, not whoever made the records
-    expect(record).to_contain_text("Standing")
+    expect(record).to_contain_text("Current")
     expect(page.locator(".audit-entry").first).to_contain_text("Closed")
     screenshot(page, screenshots, "en-opportunity-closed")
     [close] = desk.closes_of(opportunity)
@@ -113,7 +113,7 @@ def test_reopening_and_closing_again_keeps_both_close_records_with_who_reopened_
     records = page.locator(".close-record")
     expect(records).to_have_count(2)
     expect(records.nth(0)).to_contain_text("Won")
-    expect(records.nth(0)).to_contain_text("Standing")
+    expect(records.nth(0)).to_contain_text("Current")
     expect(records.nth(1)).to_contain_text("Lost")
     expect(records.nth(1)).to_contain_text("Budget frozen")
     expect(records.nth(1)).to_contain_text("Reopened by")

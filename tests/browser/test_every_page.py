@@ -15,6 +15,7 @@ from tests.browser.pages import open_close_dialog, screenshot
 from tests.browser.seeding import Desk, line
 
 CLOSE_OPPORTUNITY_ZH = "關閉商機"
+SPACE_AFTER_FULL_WIDTH = r"""() => document.body.innerText.match(/[，。：；！？、）][ \u00a0]\S/g)"""  # noqa: RUF001
 FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 LONG_NAME = "Regional" + "x" * 280
 
@@ -31,6 +32,9 @@ def _fits_and_shot(page: Page, folder: Path, look: Look, name: str) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     screenshot(page, folder, f"{name}-{look.language[:2]}-{'phone' if look.phone else 'desktop'}")
     assert page.evaluate(FITS), f"{name} is {width} px wide at {look.viewport['width']} px"
+    if look.chinese:
+        spaced = page.evaluate(SPACE_AFTER_FULL_WIDTH)
+        assert not spaced, f"{name}: full-width punctuation followed by a space: {spaced}"
 
 
 def test_every_page_fits_the_screen_in_every_language_and_width(

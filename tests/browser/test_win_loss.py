@@ -127,12 +127,12 @@ def test_the_report_reads_in_traditional_chinese_without_an_untranslated_word(
     page.goto(sales.address())
 
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hant-HK")
-    expect(page.get_by_role("heading", level=1)).to_have_text("勝負分析")
-    expect(page.get_by_role("link", name="勝負分析")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("heading", level=1)).to_have_text("成交／未成交分析")  # noqa: RUF001
+    expect(page.get_by_role("link", name="成交／未成交分析")).to_have_attribute("aria-current", "page")  # noqa: RUF001
     expect(page.get_by_label("期間", exact=True)).to_have_value("custom")
     expect(page.locator(".report-tiles .tile").nth(0)).to_contain_text("40.0%")
     _every_chart_has_its_table(page)
-    expect(page.get_by_role("heading", name="輸給競爭對手")).to_be_visible()
+    expect(page.get_by_role("heading", name="敗給競爭對手而未成交")).to_be_visible()
     expect(page.locator("#table-days thead")).to_contain_text("平均日數")
     screenshot(page, screenshots, "zh-win-loss")
     assert untranslated(page) == []

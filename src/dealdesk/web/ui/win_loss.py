@@ -365,7 +365,7 @@ def figures(report: WinLossReport, months: Sequence[str], write: Writing) -> Fig
     )
     standing = report.won_count + report.lost_count
     reopened_chart = bar_chart(
-        [lang.gettext("Standing"), lang.gettext("Reopened")],
+        [lang.gettext("Current"), lang.gettext("Reopened")],
         [
             Series("standing", "", [Decimal(standing), None]),
             Series("reopened", "", [None, Decimal(report.reopened_count)]),
