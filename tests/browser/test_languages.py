@@ -58,6 +58,7 @@ def test_the_whole_close_flow_reads_in_traditional_chinese_without_an_untranslat
     assert untranslated(page) == []
 
     page.get_by_role("button", name="重新開啟", exact=True).click()
+    dialog(page).get_by_label("為何重新開啟？").fill("客戶預算再獲批准")  # noqa: RUF001
     dialog(page).get_by_role("button", name="重新開啟", exact=True).click()
     expect(page.locator(".close-record")).to_contain_text("已因重新開啟而失效")
     open_close_dialog(page, "關閉商機")

@@ -161,6 +161,19 @@
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
 
+  /* A field's error goes once the person changes the field: it said what was wrong with the old value. */
+  function fieldChanged(event) {
+    var field = event.target;
+    if (!field.getAttribute || field.getAttribute("aria-invalid") !== "true") { return; }
+    field.removeAttribute("aria-invalid");
+    var error = field.id ? document.getElementById(field.id + "-error") : null;
+    if (error) { error.hidden = true; }
+    var box = field.closest(".field");
+    if (box) { box.classList.remove("has-error"); }
+  }
+  document.addEventListener("input", fieldChanged);
+  document.addEventListener("change", fieldChanged);
+
   /* The main menu on narrow screens: the button opens and closes it; Escape and a click elsewhere close it. */
   function setMenu(open) {
     var button = document.querySelector("[data-menu-button]");

@@ -107,7 +107,7 @@ def create_opportunity(
         )
         created = opportunities.create_opportunity(uow, new, actor=actor)
     except DomainError as error:
-        problem = form_problem(view.language, error)
+        problem = form_problem(view.language, error, form.model_dump())
         if ask_create:
             problem.errors["account_id"] = view.gettext(
                 "No account has this name yet. Tick the box below to create it with the opportunity, or pick a "

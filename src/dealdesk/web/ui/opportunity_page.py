@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import DomainError, NotFound
+from dealdesk.domain.errors import DomainError, FieldError, NotFound
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus, Role
 from dealdesk.services import auth, closing, opportunities, views
@@ -130,7 +130,8 @@ def save_details(
         current = opportunities.get_opportunity(uow, opportunity_id)
         opportunities.edit_opportunity(uow, opportunity_id, form.changes(current.owner_id), actor=actor, pre=pre)
     except DomainError as error:
-        return _details_dialog(view, uow, opportunity_id, form, actor, form_problem(view.language, error))
+        problem = form_problem(view.language, error, form.model_dump())
+        return _details_dialog(view, uow, opportunity_id, form, actor, problem)
     toast = Toast(view.gettext("Details saved."))
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast], after_dialog=True)
 
@@ -167,6 +168,8 @@ def reopen(
     try:
         read = FieldReader()
         status = read.choice("status_reason", form.status_reason, OpportunityStatus)
+        if not form.reason.strip():  # the history shows why a deal came back; the dialog asks for it
+            read.errors.append(FieldError("reason", "is required"))
         read.check()
         closing.reopen_opportunity(
             uow,
@@ -178,7 +181,7 @@ def reopen(
         )
     except DomainError as error:
         opportunity = opportunities.get_opportunity(uow, opportunity_id)
-        return _reopen_dialog(view, opportunity, form, form_problem(view.language, error))
+        return _reopen_dialog(view, opportunity, form, form_problem(view.language, error, form.model_dump()))
     toast = Toast(view.gettext("Opportunity reopened."))
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast], after_dialog=True)
 
