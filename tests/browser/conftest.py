@@ -324,3 +324,20 @@ def any_page(browser: Browser, server_url: str, signed_in_user: tuple[str, str],
     """The manager's browser in each of the four looks."""
     context = _context(browser, server_url, language=look.language, viewport=look.viewport, credentials=signed_in_user)
     yield from _guarded(context)
+
+
+@pytest.fixture
+def sales_person(server: Server, desk: Desk) -> tuple[str, str, str]:
+    """A sales user of this test: name, password and an API token."""
+    name, password = f"sol{desk.tag}", "sales password 1"
+    token = server.cli("users", "add", name, "--role", "sales", "--password-stdin", stdin=password + "\n").strip()
+    return name, password, token
+
+
+@pytest.fixture
+def sales_page(browser: Browser, server_url: str, sales_person: tuple[str, str, str], look: Look) -> Iterator[Page]:
+    name, password, _ = sales_person
+    context = _context(
+        browser, server_url, language=look.language, viewport=look.viewport, credentials=(name, password)
+    )
+    yield from _guarded(context)

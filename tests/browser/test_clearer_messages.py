@@ -65,3 +65,27 @@ def test_reopening_asks_why_and_the_history_shows_the_reason(any_page: Page, loo
     box.get_by_role("button", name=look.say("Reopen", "重新開啟"), exact=True).click()
     expect(page.locator(".close-record")).to_contain_text("Budget approved again")
     assert desk.reread(opportunity)["state"] == "open"
+
+
+def test_a_sales_user_on_someone_elses_deal_is_told_who_may_change_it(sales_page: Page, look: Look, desk: Desk) -> None:
+    opportunity = desk.opportunity("Not yours")
+    open_opportunity(sales_page, opportunity)
+    expect(sales_page.locator("#read-only-why")).to_contain_text("seeder")
+    expect(sales_page.get_by_role("button", name=look.say("Close opportunity", "關閉商機"))).to_have_count(0)
+
+
+def test_the_win_loss_download_is_tables_in_the_readers_language_with_names_guarded(
+    any_page: Page, look: Look, desk: Desk
+) -> None:
+    page = any_page
+    account = desk.account("Table Readers")
+    rival = desk.post("/api/competitors", {"name": f"=HYPERLINK({desk.tag})"}, 201)
+    desk.close(desk.opportunity("Lost to formula", account=account), competitor_id=rival["id"])
+    page.goto(f"/reports/win-loss?period=custom&account={account['id']}")
+    link = page.get_by_role("link", name=look.say("Download tables (CSV)", "下載表格（CSV）"))  # noqa: RUF001
+    answer = page.request.get(link.get_attribute("href") or "")
+    assert answer.ok
+    rows = answer.body().decode("utf-8-sig").splitlines()
+    assert rows[0] == look.say("Summary", "摘要")
+    assert any(row.startswith(f"'=HYPERLINK({desk.tag})") for row in rows), rows
+    assert look.say("Lost closes by status reason", "按狀態原因劃分的未成交次數") in rows

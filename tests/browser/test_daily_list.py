@@ -4,13 +4,10 @@ pushing the other columns away. English and Hong Kong Chinese, desktop and phone
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx2
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Look, Server, _context, _guarded
+from tests.browser.conftest import Look
 from tests.browser.pages import after_htmx
 from tests.browser.seeding import Desk
 
@@ -18,23 +15,6 @@ from tests.browser.seeding import Desk
 def _rows(page: Page) -> list[str]:
     names: list[str] = page.locator("#results tbody .name-cell a").all_inner_texts()
     return names
-
-
-@pytest.fixture
-def sales_person(server: Server, desk: Desk) -> tuple[str, str, str]:
-    """A sales user of this test: name, password and an API token."""
-    name, password = f"sol{desk.tag}", "sales password 1"
-    token = server.cli("users", "add", name, "--role", "sales", "--password-stdin", stdin=password + "\n").strip()
-    return name, password, token
-
-
-@pytest.fixture
-def sales_page(browser: Browser, server_url: str, sales_person: tuple[str, str, str], look: Look) -> Iterator[Page]:
-    name, password, _ = sales_person
-    context = _context(
-        browser, server_url, language=look.language, viewport=look.viewport, credentials=(name, password)
-    )
-    yield from _guarded(context)
 
 
 def test_sales_start_with_their_own_opportunities_and_may_switch_to_everyones(

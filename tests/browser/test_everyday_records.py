@@ -15,8 +15,8 @@ from tests.browser.pages import dialog, htmx_idle
 from tests.browser.seeding import Desk
 
 
-def submit(page: Page, name: str) -> None:
-    page.get_by_role("button", name=name, exact=True).click()
+def submit(page: Page, name: str, *, timeout: float | None = None) -> None:
+    page.get_by_role("button", name=name, exact=True).click(timeout=timeout)
 
 
 def test_a_new_opportunity_is_created_from_the_list_with_its_account_picked_by_type_ahead(
@@ -200,14 +200,16 @@ def test_a_signed_in_user_changes_their_own_password_and_other_sessions_end(
     page.locator("#current-password").fill("not the password")
     page.locator("#new-password").fill("a brand new password")
     page.locator("#repeat-password").fill("a brand new password")
-    submit(page, look.say("Change password", "更改密碼"))
-    expect(page.locator("#current-password-error")).to_be_visible()
+    # argon2 checks and hashes passwords slowly on purpose: give the answer time on a busy machine
+    submit(page, look.say("Change password", "更改密碼"), timeout=30_000)
+    expect(page.locator("#current-password-error")).to_be_visible(timeout=30_000)
 
     page.locator("#current-password").fill(old_password)
     page.locator("#new-password").fill("a brand new password")
     page.locator("#repeat-password").fill("a brand new password")
-    submit(page, look.say("Change password", "更改密碼"))
-    expect(page.locator(".notice.success")).to_be_visible()
+    # argon2 checks and hashes passwords slowly on purpose: give the answer time on a busy machine
+    submit(page, look.say("Change password", "更改密碼"), timeout=30_000)
+    expect(page.locator(".notice.success")).to_be_visible(timeout=30_000)
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text(look.say("Opportunities", "商機"))
 

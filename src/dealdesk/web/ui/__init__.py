@@ -28,6 +28,7 @@ from dealdesk.web.ui import (
 from dealdesk.web.ui.deps import page_actor
 from dealdesk.web.ui.rendering import STATIC_DIR, PageKit
 from dealdesk.web.ui.win_loss import router as win_loss_pages
+from dealdesk.web.ui.win_loss_tables import router as win_loss_tables
 
 
 @asynccontextmanager
@@ -53,6 +54,7 @@ for pages in (
     # Every page needs someone to act for: PageActor is where a visitor without a session is turned away.
     # Signing in and choosing a language need nobody.
     router.include_router(pages.router, dependencies=[Depends(page_actor)])
+router.include_router(win_loss_tables, dependencies=[Depends(page_actor)])
 router.include_router(win_loss_pages, dependencies=[Depends(page_actor)])
 router.include_router(language.router)
 router.include_router(signin.router)

@@ -434,6 +434,7 @@ def win_loss_page(query: Annotated[ReportQuery, Query()], view: View, uow: UowDe
         "accounts": views.account_names(uow),
         "owners": _owners(uow),
         "csv_url": PAGE + ".csv" + report_query_string(chosen.where, chosen.period, currency=currency),
+        "tables_url": PAGE + "-tables.csv" + report_query_string(chosen.where, chosen.period, currency=currency),
     }
     if view.htmx:
         address = PAGE + report_query_string(chosen.where, chosen.period, currency=chosen.where.currency)
