@@ -178,7 +178,7 @@ def test_invalid_fields_are_explained_next_to_each_field_and_nothing_is_closed(p
     expect(box.get_by_role("alert")).to_contain_text("Some details need attention")
     expect(box.locator("#close-status-error")).to_have_text("Choose a status reason that fits the outcome.")
     expect(box.locator("#close-date-error")).to_have_text("Enter today's date or an earlier one.")
-    expect(box.locator("#close-revenue-error")).to_have_text("Enter an amount of 0 or more with at most 2 decimals.")
+    expect(box.locator("#close-revenue-error")).to_have_text("Use at most 2 decimals.")
     expect(box.get_by_label("Actual revenue")).to_have_attribute("aria-invalid", "true")
     expect(box.get_by_label("Status reason")).to_be_focused()
     expect(box.get_by_label("Actual revenue")).to_have_value("12.345")

@@ -15,7 +15,21 @@ from tests.browser.pages import open_close_dialog, screenshot
 from tests.browser.seeding import Desk, line
 
 CLOSE_OPPORTUNITY_ZH = "關閉商機"
-SPACE_AFTER_FULL_WIDTH = r"""() => document.body.innerText.match(/[，。：；！？、）][ \u00a0]\S/g)"""  # noqa: RUF001
+SPACE_AFTER_FULL_WIDTH = r"""() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const hits = walker.currentNode.textContent.match(/[\uff0c\u3002\uff1a\uff1b\uff01\uff1f\u3001\uff09][ \u00a0]\S/g);
+    if (hits) { found.push(...hits); }
+  }
+  return found;
+}"""
+"""Full-width comma, full stop, colon, semicolon, exclamation and question marks, enumeration comma and closing
+parenthesis followed by a space inside one piece of text."""
+SPACE_AFTER_DRAWN_COLON = """() => [...document.querySelectorAll('.audit-field')].some(field => {
+  const next = field.nextSibling;
+  return next && next.nodeType === Node.TEXT_NODE && /^\\s/.test(next.textContent);
+})"""
 FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 LONG_NAME = "Regional" + "x" * 280
 
@@ -35,6 +49,8 @@ def _fits_and_shot(page: Page, folder: Path, look: Look, name: str) -> None:
     if look.chinese:
         spaced = page.evaluate(SPACE_AFTER_FULL_WIDTH)
         assert not spaced, f"{name}: full-width punctuation followed by a space: {spaced}"
+        # Field labels end in a full-width colon drawn by CSS (::after): no text space may follow them either.
+        assert not page.evaluate(SPACE_AFTER_DRAWN_COLON), f"{name}: a space after a field label's colon"
 
 
 def test_every_page_fits_the_screen_in_every_language_and_width(
