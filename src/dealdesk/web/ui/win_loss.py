@@ -111,8 +111,10 @@ def resolve(query: ReportQuery, today: date) -> Resolved:
         end = read.day("to", query.date_to)
         errors = {error.field: RangeProblem.NOT_A_DATE for error in read.errors}
         if start and end and start > end:
+            # Dates typed the wrong way round: say so, and show the range they meant, so the filters, the
+            # currency and the download stay as they were.
             errors["to"] = RangeProblem.BEFORE_START
-            end = None
+            start, end = end, start
     currency = query.currency.strip().upper()
     where = ReportFilter(
         currency=currency if len(currency) == 3 and currency.isalpha() and currency.isascii() else None,
@@ -407,7 +409,9 @@ def _owners(uow: UnitOfWork) -> list[tuple[UUID, str]]:
 def _range_messages(view: PageView, errors: dict[str, RangeProblem]) -> dict[str, str]:
     messages = {
         RangeProblem.NOT_A_DATE: view.gettext("Enter a valid date, such as 2026-03-31."),
-        RangeProblem.BEFORE_START: view.gettext("The end must not be before the start."),
+        RangeProblem.BEFORE_START: view.gettext(
+            "To is before From: the dates are the wrong way round, so the report shows the range between them."
+        ),
     }
     return {field: messages[problem] for field, problem in errors.items()}
 
