@@ -168,7 +168,8 @@ EXPECTED_REFUSALS: list[tuple[str, str, int]] = [
     ("POST", r"/settings/competitors(/[0-9a-f-]{36})?", 409),
     # Signing in with a wrong password answers 401 with the form again.
     ("POST", r"/login", 401),
-    # A page that does not exist.
+    # Pages that do not exist: an id that is no opportunity's, and no id at all.
+    ("GET", r"/opportunities/6f1c1a4e-2b7d-4c59-9a41-0d8e6b3c2f10", 404),
     ("GET", r"/opportunities/not-an-id", 404),
 ]
 
