@@ -39,7 +39,8 @@ def test_a_new_opportunity_is_created_from_the_list_with_its_account_picked_by_t
     submit(page, look.say("Create opportunity", "建立商機"))
 
     expect(page.locator("#opportunity-title")).to_have_text(desk.named("Warehouse scanners"))
-    expect(page.get_by_role("link", name=account["name"])).to_have_attribute("href", f"/accounts/{account['id']}")
+    details_link = page.locator(".facts").get_by_role("link", name=account["name"])
+    expect(details_link).to_have_attribute("href", f"/accounts/{account['id']}")
     created = desk.get("/api/opportunities?q=" + desk.tag)["items"][0]
     assert (created["currency"], created["estimated_revenue"]) == ("HKD", "12500.00")
 
@@ -60,7 +61,7 @@ def test_an_account_that_does_not_exist_yet_is_created_with_the_opportunity_once
     submit(page, look.say("Create opportunity", "建立商機"))
 
     expect(page.locator("#opportunity-title")).to_have_text(desk.named("Cloud migration"))
-    page.get_by_role("link", name=desk.named("Kowloon Bakery")).click()
+    page.locator(".facts").get_by_role("link", name=desk.named("Kowloon Bakery")).click()
     expect(page.locator("#account-title")).to_have_text(desk.named("Kowloon Bakery"))
     expect(page.get_by_role("link", name=desk.named("Cloud migration"))).to_be_visible()
 
