@@ -58,7 +58,7 @@ def test_a_custom_range_may_be_open_at_either_end_and_names_what_it_cannot_read(
     assert unreadable.errors == {"from": RangeProblem.NOT_A_DATE, "to": RangeProblem.NOT_A_DATE}
 
     backwards = resolve(query(period="custom", **{"from": "2026-03-01", "to": "2026-01-01"}), TODAY)
-    assert (backwards.where.date_from, backwards.where.date_to) == (date(2026, 3, 1), None)
+    assert (backwards.where.date_from, backwards.where.date_to) == (date(2026, 1, 1), date(2026, 3, 1))
     assert backwards.errors == {"to": RangeProblem.BEFORE_START}
 
 

@@ -27,19 +27,19 @@ def test_the_whole_close_flow_reads_in_traditional_chinese_without_an_untranslat
     assert untranslated(page) == []
 
     page.get_by_role("link", name=opportunity["name"]).click()
-    expect(page.locator("#opportunity-state")).to_contain_text("開啟")
+    expect(page.locator("#opportunity-state")).to_contain_text("未關閉")
     expect(page.locator(".facts")).to_contain_text("US$120,000.00")
     screenshot(page, screenshots, "zh-opportunity-open")
     assert untranslated(page) == []
 
-    box = open_close_dialog(page, "結束商機")
-    choose_outcome(page, "失去")
+    box = open_close_dialog(page, "關閉商機")
+    choose_outcome(page, "未成交")
     expect(box.locator(".blocking-quotes")).to_contain_text(active["number"])
-    expect(box.get_by_role("heading", name="1 張生效中的報價單阻止結束商機")).to_be_visible()
+    expect(box.get_by_role("heading", name="1 份使用中的報價阻止關閉商機")).to_be_visible()
     screenshot(page, screenshots, "zh-dialog-blocked")
     assert untranslated(page) == []
 
-    close_quotes_and_close = "將 2 張報價單結束為已失去，並結束商機"  # noqa: RUF001 - the Chinese comma is right here
+    close_quotes_and_close = "將 2 份報價關閉為未成交，並關閉商機"  # noqa: RUF001 - the Chinese comma is right here
     after_htmx(page, lambda: box.get_by_role("button", name=close_quotes_and_close).click())
     expect(box.locator("#close-status-error")).to_have_text("請選擇與結果相符的狀態原因。")
     assert untranslated(page) == []
@@ -48,20 +48,21 @@ def test_the_whole_close_flow_reads_in_traditional_chinese_without_an_untranslat
     box.get_by_role("button", name=close_quotes_and_close).click()
 
     expect(dialog(page)).to_have_count(0)
-    expect(page.locator("#toasts")).to_contain_text("商機已以失去結束。")
+    expect(page.locator("#toasts")).to_contain_text("商機已關閉為未成交。")
     record = page.locator(".close-record")
-    expect(record.locator(".badge")).to_have_text("失去")
+    expect(record.locator(".badge")).to_have_text("未成交")
     expect(record).to_contain_text("敗給對手")
-    expect(record).to_contain_text("現行")
+    expect(record).to_contain_text("目前有效")
     expect(record).to_contain_text(reason["name"])
     screenshot(page, screenshots, "zh-opportunity-closed")
     assert untranslated(page) == []
 
     page.get_by_role("button", name="重新開啟", exact=True).click()
+    dialog(page).get_by_label("為何重新開啟？").fill("客戶預算再獲批准")  # noqa: RUF001
     dialog(page).get_by_role("button", name="重新開啟", exact=True).click()
-    expect(page.locator(".close-record")).to_contain_text("已因重新開啟而終止")
-    open_close_dialog(page, "結束商機")
-    expect(dialog(page).get_by_role("button", name="以贏得結束")).to_be_visible()
+    expect(page.locator(".close-record")).to_contain_text("已因重新開啟而失效")
+    open_close_dialog(page, "關閉商機")
+    expect(dialog(page).get_by_role("button", name="關閉為成交")).to_be_visible()
     screenshot(page, screenshots, "zh-dialog-clean")
     assert untranslated(page) == []
 
@@ -74,7 +75,7 @@ def test_the_language_switcher_remembers_the_choice_over_the_browsers_preference
     page.get_by_role("button", name="繁體中文").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("商機")
     page.goto(f"/opportunities/{opportunity['id']}")
-    expect(page.get_by_role("button", name="結束商機")).to_be_visible()
+    expect(page.get_by_role("button", name="關閉商機")).to_be_visible()
     expect(page.get_by_role("button", name="繁體中文")).to_have_attribute("aria-pressed", "true")
 
     page.get_by_role("button", name="English").click()

@@ -16,7 +16,7 @@ def test_details_are_edited_while_open_and_a_bad_amount_is_explained_next_to_its
     box = dialog(page)
     box.get_by_label("Estimated revenue").fill("10.999")
     after_htmx(page, lambda: box.get_by_role("button", name="Save details").click())
-    expect(box.locator("#edit-revenue-error")).to_have_text("Enter an amount of 0 or more with at most 2 decimals.")
+    expect(box.locator("#edit-revenue-error")).to_have_text("Use at most 2 decimals.")
 
     box.get_by_label("Estimated revenue").fill("12,500.50")
     box.get_by_label("Status reason").select_option(label="On hold")

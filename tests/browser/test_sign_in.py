@@ -18,7 +18,7 @@ def test_a_visitor_without_a_session_is_sent_to_sign_in_and_comes_back_after(
     visitor_page.get_by_label("Password").fill(PASSWORD)
     visitor_page.get_by_role("button", name="Sign in").click()
     expect(visitor_page.get_by_role("heading", name="Opportunities")).to_be_visible()
-    expect(visitor_page.get_by_text(USER, exact=True)).to_be_visible()
+    expect(visitor_page.locator(".user-name")).to_have_text(USER)
 
 
 def test_a_wrong_password_is_refused_with_a_message_and_no_session(

@@ -107,7 +107,7 @@ def test_a_manager_filters_the_report_and_reads_every_chart_beside_its_table(
     screenshot(page, screenshots, "en-win-loss")
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download CSV").click()
+        page.locator('a[href^="/reports/win-loss.csv"]').click()  # the machine form, "Data for other systems"
     download = download_info.value
     assert download.suggested_filename.startswith("dealdesk-win-loss-USD-")
     rows = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
@@ -127,12 +127,12 @@ def test_the_report_reads_in_traditional_chinese_without_an_untranslated_word(
     page.goto(sales.address())
 
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hant-HK")
-    expect(page.get_by_role("heading", level=1)).to_have_text("勝負分析")
-    expect(page.get_by_role("link", name="勝負分析")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("heading", level=1)).to_have_text("成交／未成交分析")  # noqa: RUF001
+    expect(page.get_by_role("link", name="成交／未成交分析")).to_have_attribute("aria-current", "page")  # noqa: RUF001
     expect(page.get_by_label("期間", exact=True)).to_have_value("custom")
     expect(page.locator(".report-tiles .tile").nth(0)).to_contain_text("40.0%")
     _every_chart_has_its_table(page)
-    expect(page.get_by_role("heading", name="輸給競爭對手")).to_be_visible()
+    expect(page.get_by_role("heading", name="敗給競爭對手而未成交")).to_be_visible()
     expect(page.locator("#table-days thead")).to_contain_text("平均日數")
     screenshot(page, screenshots, "zh-win-loss")
     assert untranslated(page) == []

@@ -99,8 +99,8 @@ def test_the_page_imports_a_good_upload_and_offers_every_kind_for_download(brows
     imported = browser.post("/moving/import", data={"kind": "accounts", "csrf_token": _csrf(page.text)}, files=upload)
     download = browser.get("/moving/export/accounts.csv")
 
-    assert "1 records would be created" in checked.text
-    assert "1 records were created" in imported.text
+    assert "Checked 1 row: 1 new, 0 already in dealdesk." in checked.text
+    assert "Imported 1 row: 1 new, 0 already in dealdesk." in imported.text
     assert all(f'href="/moving/export/{kind.value}.csv"' in page.text for kind in Kind)
     assert download.headers["content-disposition"].startswith('attachment; filename="dealdesk-accounts-')
     assert download.content.decode("utf-8").startswith(BOM + "external_id,name,created_at\r\nACC-1,九龍巴士,")

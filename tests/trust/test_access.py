@@ -78,6 +78,9 @@ class Desk:
         closed = self._made(self.owner.post(f"/api/opportunities/{opportunity}/close", json=body), 200)
         return opportunity, str(closed["close"]["id"])
 
+    def competitor(self) -> str:
+        return str(self._made(self.admin.post("/api/competitors", json={"name": _unique("Rival")}), 201)["id"])
+
     def close_reason(self) -> str:
         body = {"outcome": "lost", "name": f"Reason {datetime.now(UTC).timestamp()}"}
         return str(self._made(self.admin.post("/api/close-reasons", json=body), 201)["id"])
@@ -124,7 +127,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/api/accounts", "create", 201, lambda d: ("", {"name": "Initech"}, None)),
     Endpoint("GET", "/api/accounts", "read", 200, lambda d: ("", None, None)),
     Endpoint("GET", "/api/accounts/{account_id}", "read", 200, lambda d: (d.account, None, None)),
+    Endpoint("PATCH", "/api/accounts/{account_id}", "create", 200, lambda d: (d.account, {"name": "Access Ltd"}, None)),
     Endpoint("POST", "/api/competitors", "manager", 201, lambda d: ("", {"name": _unique("Rival")}, None)),
+    Endpoint(
+        "PATCH",
+        "/api/competitors/{competitor_id}",
+        "manager",
+        200,
+        lambda d: (d.competitor(), {"name": _unique("Renamed")}, None),
+    ),
     Endpoint("GET", "/api/competitors", "read", 200, lambda d: ("", None, None)),
     Endpoint(
         "POST", "/api/close-reasons", "manager", 201, lambda d: ("", {"outcome": "won", "name": "Best fit"}, None)

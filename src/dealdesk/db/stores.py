@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -163,6 +164,10 @@ class SqlAccounts:
             to_item=account_from,
         )
 
+    def save(self, account: Account) -> None:
+        values = {"name": account.name, "updated_at": account.updated_at}
+        self._conn().execute(update(t.accounts).where(t.accounts.c.id == account.id).values(**values))
+
 
 class SqlCompetitors:
     def __init__(self, connection: ConnectionSource) -> None:
@@ -204,6 +209,25 @@ class SqlCompetitors:
             cursor=cursor,
             to_item=competitor_from,
         )
+
+    def get(self, competitor_id: UUID) -> Competitor:
+        row = self._conn().execute(select(t.competitors).where(t.competitors.c.id == competitor_id)).first()
+        if row is None:
+            raise NotFound("competitor", competitor_id)
+        return competitor_from(row)
+
+    def save(self, competitor: Competitor) -> None:
+        conn = self._conn()
+        key = competitor.name.casefold()
+        taken = select(t.competitors.c.id).where(t.competitors.c.name_key == key, t.competitors.c.id != competitor.id)
+        if conn.execute(taken).first() is not None:
+            raise Duplicate(f"A competitor named {competitor.name!r} already exists")
+        values = {"name": competitor.name, "name_key": key, "updated_at": competitor.updated_at}
+        try:
+            with conn.begin_nested():
+                conn.execute(update(t.competitors).where(t.competitors.c.id == competitor.id).values(**values))
+        except IntegrityError as exc:  # a concurrent rename to the same name won the race
+            raise Duplicate(f"A competitor named {competitor.name!r} already exists") from exc
 
 
 class SqlCloseReasons:
@@ -281,6 +305,9 @@ class SqlAudit:
     def __init__(self, connection: ConnectionSource, writes: BatchedWrites) -> None:
         self._conn = connection
         self._writes = writes
+        self._written = itertools.count()
+        """`seq` keeps counting across every record() of this unit of work: entries written at the same moment
+        (one transaction) read back in the order they were written, not by their random ids."""
 
     def record(self, changes: Sequence[Change], *, by: UUID, at: datetime, opportunity_id: UUID | None = None) -> None:
         """Kept back to go out with the transaction's other writes (db/batched_writes.py)."""
@@ -289,7 +316,7 @@ class SqlAudit:
         rows = [
             {
                 "id": uuid4(),
-                "seq": seq,
+                "seq": next(self._written),
                 "at": at,
                 "user_id": by,
                 "record_type": change.record_type,
@@ -299,7 +326,7 @@ class SqlAudit:
                 "before": change.before,
                 "after": change.after,
             }
-            for seq, change in enumerate(changes)
+            for change in changes
         ]
         self._writes.insert(t.audit_entries, rows, tracked=False)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
@@ -51,6 +51,18 @@ class SqlViews:
 
     def account_names(self) -> dict[UUID, str]:
         return self._names(t.accounts.c.id, t.accounts.c.name)
+
+    def accounts_matching(self, q: str, *, limit: int) -> dict[UUID, str]:
+        name = t.accounts.c.name
+        pattern = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        starts_first = case((func.lower(name).like(pattern + "%", escape="\\"), 0), else_=1)
+        query = (
+            select(t.accounts.c.id, name)
+            .where(func.lower(name).like("%" + pattern + "%", escape="\\"))
+            .order_by(starts_first, func.lower(name), t.accounts.c.id)
+            .limit(limit)
+        )
+        return {row[0]: row[1] for row in self._conn().execute(query)}
 
     def competitor_names(self) -> dict[UUID, str]:
         return self._names(t.competitors.c.id, t.competitors.c.name)

@@ -30,6 +30,22 @@ def get_account(uow: UnitOfWork, account_id: UUID) -> Account:
         return uow.accounts.get(account_id)
 
 
+def rename_account(uow: UnitOfWork, account_id: UUID, *, name: str, actor: Actor) -> Account:
+    """Whoever may create accounts may correct their names; the change is audited."""
+    actor.require_may_create()
+    new_name = check_text(name, field="name", max_length=MAX_NAME)
+    with uow.transaction():
+        account = uow.accounts.get(account_id)
+        if account.name == new_name:
+            return account
+        at = uow.clock.now()
+        before = {"name": account.name}
+        account.name, account.updated_at = new_name, at
+        uow.accounts.save(account)
+        uow.audit.record([Change("account", account.id, "edit", before, {"name": new_name})], by=actor.id, at=at)
+        return account
+
+
 def list_accounts(uow: UnitOfWork, *, limit: int, cursor: str | None) -> Page[Account]:
     with uow.transaction(write=False):
         return uow.accounts.list(limit=limit, cursor=cursor)
@@ -47,6 +63,22 @@ def create_competitor(uow: UnitOfWork, *, name: str, actor: Actor) -> Competitor
         uow.audit.record(
             [Change("competitor", competitor.id, "create", None, {"name": competitor.name})], by=actor.id, at=at
         )
+        return competitor
+
+
+def rename_competitor(uow: UnitOfWork, competitor_id: UUID, *, name: str, actor: Actor) -> Competitor:
+    """Names stay unique case-insensitively; past closes keep pointing at the same competitor."""
+    actor.require_manager("manage competitors")
+    new_name = check_text(name, field="name", max_length=MAX_NAME)
+    with uow.transaction():
+        competitor = uow.competitors.get(competitor_id)
+        if competitor.name == new_name:
+            return competitor
+        at = uow.clock.now()
+        before = {"name": competitor.name}
+        competitor.name, competitor.updated_at = new_name, at
+        uow.competitors.save(competitor)
+        uow.audit.record([Change("competitor", competitor.id, "edit", before, {"name": new_name})], by=actor.id, at=at)
         return competitor
 
 

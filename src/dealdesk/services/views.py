@@ -10,6 +10,7 @@ from uuid import UUID
 
 from dealdesk.domain.opportunity import Opportunity, OpportunityClose
 from dealdesk.domain.quote import Quote
+from dealdesk.domain.records import Contract
 from dealdesk.domain.values import check_storable
 from dealdesk.services.ports import OpportunityFilter, Page, UnitOfWork
 
@@ -32,6 +33,13 @@ def account_names(uow: UnitOfWork) -> dict[UUID, str]:
     """Every account by name, for pickers and filters."""
     with uow.transaction(write=False):
         return uow.views.account_names()
+
+
+def accounts_matching(uow: UnitOfWork, q: str, *, limit: int) -> dict[UUID, str]:
+    """Accounts whose name contains `q`, for type-ahead: names starting with it first."""
+    check_storable(q, field="q")
+    with uow.transaction(write=False):
+        return uow.views.accounts_matching(q, limit=limit)
 
 
 def competitor_names(uow: UnitOfWork) -> dict[UUID, str]:
@@ -158,6 +166,12 @@ class OpportunityScreen:
         return [q for q in self.quotes if q.is_open]
 
 
+def quotes_of(uow: UnitOfWork, opportunity_id: UUID) -> list[Quote]:
+    """Every quote of a deal, by number and revision (for naming them in its activity)."""
+    with uow.transaction(write=False):
+        return _every(lambda cursor: uow.quotes.list_for(opportunity_id, limit=_BATCH, cursor=cursor))
+
+
 def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
     items: list[T] = []
     cursor: str | None = None
@@ -199,3 +213,27 @@ def opportunity_screen(uow: UnitOfWork, opportunity_id: UUID) -> OpportunityScre
         quotes=quotes,
         closes=history,
     )
+
+
+# ---------------------------------------------------------------------------------------------- a project contract
+@dataclass(frozen=True)
+class ContractScreen:
+    """A project contract with the records it came from: its deal, its won quote and its account."""
+
+    contract: Contract
+    opportunity_name: str
+    quote: Quote
+    account_name: str
+
+
+def contract_screen(uow: UnitOfWork, contract_id: UUID) -> ContractScreen:
+    with uow.transaction(write=False):
+        contract = uow.contracts.get(contract_id)
+        return ContractScreen(
+            contract=contract,
+            opportunity_name=uow.views.names_of_opportunities([contract.opportunity_id]).get(
+                contract.opportunity_id, ""
+            ),
+            quote=uow.quotes.get(contract.quote_id),
+            account_name=uow.accounts.get(contract.account_id).name,
+        )

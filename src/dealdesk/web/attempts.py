@@ -14,8 +14,10 @@ from dealdesk.services.ports import UnitOfWork
 ATTEMPTS: dict[tuple[str, str], tuple[Attempt, str | None]] = {
     # (method, path under /api) -> (the kind of change, the path parameter naming its record)
     ("POST", "/accounts"): (Attempt.CREATE, None),
+    ("PATCH", "/accounts/{account_id}"): (Attempt.CREATE, None),
     ("POST", "/opportunities"): (Attempt.CREATE, None),
     ("POST", "/competitors"): (Attempt.MANAGE, None),
+    ("PATCH", "/competitors/{competitor_id}"): (Attempt.MANAGE, None),
     ("POST", "/close-reasons"): (Attempt.MANAGE, None),
     ("PATCH", "/close-reasons/{reason_id}"): (Attempt.MANAGE, None),
     ("POST", "/opportunities/bulk-close"): (Attempt.MANAGE, None),

@@ -4,24 +4,25 @@ step), the choice of language per request, and dates and money formatted the way
 from __future__ import annotations
 
 import gettext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 LANGUAGE_COOKIE = "dealdesk_lang"
 SOURCE_LANGUAGE = "en"
+_UNAMBIGUOUS_SYMBOLS = {"USD": "US$", "HKD": "HK$"}
 """Messages are written in English; English needs no catalogue."""
 
 
@@ -43,7 +44,26 @@ class Language:
         return self.translations.pgettext(context, message)
 
     def money(self, amount: Decimal, currency: str) -> str:
-        return format_currency(amount, currency, locale=self.locale)
+        """As the locale writes it, except that US and Hong Kong dollars are never a bare "$" (SPEC §13)."""
+        text = format_currency(amount, currency, locale=self.locale)
+        wanted = _UNAMBIGUOUS_SYMBOLS.get(currency)
+        symbol = get_currency_symbol(currency, locale=self.locale)
+        return text.replace(symbol, wanted, 1) if wanted and symbol != wanted else text
+
+    def formatted_for(self, accept_language: str | None) -> Language:
+        """This language with numbers and dates as the first Accept-Language tag of the same language writes
+        them (en-GB: 3 Dec 2026, 24-hour times); without one, the language's own locale (en-US, zh-Hant-HK)."""
+        for tag in _preferred_tags(accept_language or ""):
+            if tag.split("-")[0] != self.locale.language:
+                continue
+            try:
+                wanted = Locale.parse(tag, sep="-")
+            except (ValueError, UnknownLocaleError):
+                return self
+            if self.locale.script and wanted.script not in (None, self.locale.script):
+                return self
+            return replace(self, locale=wanted) if str(wanted) != str(self.locale) else self
+        return self
 
     def number(self, value: Decimal) -> str:
         return format_decimal(value, format="#,##0.##", locale=self.locale)

@@ -63,3 +63,14 @@ def list_close_reasons(
 def update_close_reason(reason_id: UUID, body: s.CloseReasonPatch, uow: UowDep, actor: ActorDep) -> Response:
     changes = catalogue.CloseReasonChanges(name=body.name, active=body.active)
     return respond(s.CloseReasonOut.model_validate(catalogue.update_close_reason(uow, reason_id, changes, actor=actor)))
+
+
+@router.patch("/accounts/{account_id}", response_model=s.AccountOut)
+def rename_account(account_id: UUID, body: s.AccountIn, uow: UowDep, actor: ActorDep) -> Response:
+    return respond(s.AccountOut.model_validate(catalogue.rename_account(uow, account_id, name=body.name, actor=actor)))
+
+
+@router.patch("/competitors/{competitor_id}", response_model=s.CompetitorOut)
+def rename_competitor(competitor_id: UUID, body: s.CompetitorIn, uow: UowDep, actor: ActorDep) -> Response:
+    competitor = catalogue.rename_competitor(uow, competitor_id, name=body.name, actor=actor)
+    return respond(s.CompetitorOut.model_validate(competitor))

@@ -160,4 +160,40 @@
 
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
+
+  /* A field's error goes once the person changes the field: it said what was wrong with the old value. */
+  function fieldChanged(event) {
+    var field = event.target;
+    if (!field.getAttribute || field.getAttribute("aria-invalid") !== "true") { return; }
+    field.removeAttribute("aria-invalid");
+    var error = field.id ? document.getElementById(field.id + "-error") : null;
+    if (error) { error.hidden = true; }
+    var box = field.closest(".field");
+    if (box) { box.classList.remove("has-error"); }
+  }
+  document.addEventListener("input", fieldChanged);
+  document.addEventListener("change", fieldChanged);
+
+  /* The main menu on narrow screens: the button opens and closes it; Escape and a click elsewhere close it. */
+  function setMenu(open) {
+    var button = document.querySelector("[data-menu-button]");
+    var bar = document.querySelector(".topbar");
+    if (!button || !bar) { return; }
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) { bar.setAttribute("data-menu-open", ""); } else { bar.removeAttribute("data-menu-open"); }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-menu-button]");
+    if (button) {
+      setMenu(button.getAttribute("aria-expanded") !== "true");
+    } else if (!event.target.closest("#main-menu")) {
+      setMenu(false);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var button = document.querySelector('[data-menu-button][aria-expanded="true"]');
+    if (event.key === "Escape" && button) { setMenu(false); button.focus(); }
+  });
 })();

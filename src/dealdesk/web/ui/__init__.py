@@ -11,10 +11,24 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from dealdesk.web.ui import close_dialog, language, moving, opportunity_list, opportunity_page, quote_actions, signin
+from dealdesk.web.ui import (
+    accounts,
+    catalogue_pages,
+    close_dialog,
+    contract_page,
+    language,
+    moving,
+    new_opportunity,
+    opportunity_list,
+    opportunity_page,
+    password,
+    quote_actions,
+    signin,
+)
 from dealdesk.web.ui.deps import page_actor
 from dealdesk.web.ui.rendering import STATIC_DIR, PageKit
 from dealdesk.web.ui.win_loss import router as win_loss_pages
+from dealdesk.web.ui.win_loss_tables import router as win_loss_tables
 
 
 @asynccontextmanager
@@ -24,10 +38,23 @@ async def _load_page_kit(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_load_page_kit)
-for pages in (opportunity_list, opportunity_page, close_dialog, quote_actions, moving):
+# /opportunities/new is matched before /opportunities/{opportunity_id}.
+for pages in (
+    new_opportunity,
+    opportunity_list,
+    opportunity_page,
+    close_dialog,
+    quote_actions,
+    moving,
+    accounts,
+    catalogue_pages,
+    password,
+    contract_page,
+):
     # Every page needs someone to act for: PageActor is where a visitor without a session is turned away.
     # Signing in and choosing a language need nobody.
     router.include_router(pages.router, dependencies=[Depends(page_actor)])
+router.include_router(win_loss_tables, dependencies=[Depends(page_actor)])
 router.include_router(win_loss_pages, dependencies=[Depends(page_actor)])
 router.include_router(language.router)
 router.include_router(signin.router)

@@ -34,7 +34,9 @@ class FieldChange:
     field: str
     before: str | None
     after: str | None
-    """None for references, whose ids mean nothing to a reader: the field name alone says it changed."""
+    """References show the record's name (a quote's number, an account's name), never its id."""
+    link: str | None = None
+    """Where the record the new value names can be opened."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,18 @@ class AuditLine:
     who: str
     action: str
     changes: Sequence[FieldChange]
+    subject: str | None = None
+    """The record an entry about a quote or contract is about, by name (Q-00042 revision 1 · Phase 1)."""
+    subject_link: str | None = None
+
+
+@dataclass(frozen=True)
+class Names:
+    """What references in one page of entries are called, read once for the page."""
+
+    quotes: dict[UUID, str]
+    accounts: dict[UUID, str]
+    people: dict[UUID, str]
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,28 @@ def _shown(lang: Language, field: str, value: Any, currency: str, record_type: s
     return str(value)
 
 
-def _changes(lang: Language, entry: AuditEntry, currency: str) -> list[FieldChange]:
+def quote_label(lang: Language, number: str, revision: int, name: str) -> str:
+    revised = " " + lang.gettext("revision %(revision)s") % {"revision": revision} if revision else ""
+    return f"{number}{revised} · {name}"
+
+
+def _reference(lang: Language, field: str, value: Any, names: Names, opportunity_id: UUID) -> FieldChange:
+    label = labels.field_name(lang, field)
+    if not value:
+        return FieldChange(label, None, "—")
+    record_id = UUID(str(value))
+    if field == "won_quote_id":
+        return FieldChange(
+            label, None, names.quotes.get(record_id, "—"), f"/opportunities/{opportunity_id}#quote-{value}"
+        )
+    if field == "contract_id":
+        return FieldChange(label, None, lang.gettext("Open project contract"), f"/contracts/{value}")
+    if field == "account_id":
+        return FieldChange(label, None, names.accounts.get(record_id, "—"), f"/accounts/{value}")
+    return FieldChange(label, None, names.people.get(record_id, "—"))
+
+
+def _changes(lang: Language, entry: AuditEntry, currency: str, names: Names, opportunity_id: UUID) -> list[FieldChange]:
     if entry.action in _SKIPPED_ACTIONS:
         return []
     before = entry.before or {}
@@ -85,7 +120,7 @@ def _changes(lang: Language, entry: AuditEntry, currency: str) -> list[FieldChan
             continue
         name = labels.field_name(lang, field)
         if field in _REFERENCE_FIELDS:
-            changes.append(FieldChange(name, None, None))
+            changes.append(_reference(lang, field, after.get(field), names, opportunity_id))
         else:
             kind = entry.record_type
             shown_before = _shown(lang, field, before.get(field), currency, kind) if field in before else None
@@ -97,14 +132,35 @@ def audit_panel(
     lang: Language, uow: UnitOfWork, opportunity_id: UUID, *, currency: str, cursor: str | None
 ) -> AuditPanel:
     page = reads.opportunity_history(uow, opportunity_id, limit=AUDIT_PAGE, cursor=cursor)
-    people = views.user_names(uow, [entry.user_id for entry in page.items])
+    owners = [UUID(str(e.after["owner_id"])) for e in page.items if e.after and e.after.get("owner_id")]
+    names = Names(
+        quotes={q.id: quote_label(lang, q.number, q.revision, q.name) for q in views.quotes_of(uow, opportunity_id)},
+        accounts=views.account_names(uow),
+        people=views.user_names(uow, [entry.user_id for entry in page.items] + owners),
+    )
     lines = [
         AuditLine(
             at=entry.at,
-            who=people.get(entry.user_id, ""),
+            who=names.people.get(entry.user_id, ""),
             action=labels.audit_action(lang, entry.action, entry.record_type),
-            changes=_changes(lang, entry, currency),
+            changes=_changes(lang, entry, currency, names, opportunity_id),
+            **_subject(lang, entry, names, opportunity_id),
         )
         for entry in page.items
     ]
     return AuditPanel(lines=lines, next_cursor=page.next_cursor)
+
+
+def _subject(lang: Language, entry: AuditEntry, names: Names, opportunity_id: UUID) -> dict[str, str | None]:
+    """Entries about a quote name it (a deleted draft by the number its entry kept); a contract's links to it."""
+    if entry.record_type == "quote":
+        known = names.quotes.get(entry.record_id)
+        if known is not None:
+            return {"subject": known, "subject_link": f"/opportunities/{opportunity_id}#quote-{entry.record_id}"}
+        kept = entry.before or entry.after or {}
+        if kept.get("number"):
+            label = quote_label(lang, str(kept["number"]), int(kept.get("revision") or 0), str(kept.get("name", "")))
+            return {"subject": label, "subject_link": None}
+    if entry.record_type == "contract":
+        return {"subject": lang.gettext("Open project contract"), "subject_link": f"/contracts/{entry.record_id}"}
+    return {}

@@ -201,7 +201,10 @@ def confirm_close(
             toasts = _confirm(view, uow, opportunity_id, form, actor)
     except DomainError as error:
         return _render(
-            view, "dialogs/close.html", _dialog(uow, opportunity_id, form), form_problem(view.language, error)
+            view,
+            "dialogs/close.html",
+            _dialog(uow, opportunity_id, form),
+            form_problem(view.language, error, form.model_dump()),
         )
     return render_screen(view, uow, opportunity_id, actor, toasts=toasts, after_dialog=True)
 

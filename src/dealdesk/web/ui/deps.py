@@ -21,9 +21,10 @@ async def page_actor(request: Request) -> Actor:
 def page_view(request: Request) -> PageView:
     """The visitor's language: the switcher's cookie first, then Accept-Language, then English."""
     kit: PageKit = request.app.state.page_kit
+    accept_language = request.headers.get("Accept-Language")
     language = kit.languages.choose(
-        cookie=request.cookies.get(LANGUAGE_COOKIE), accept_language=request.headers.get("Accept-Language")
-    )
+        cookie=request.cookies.get(LANGUAGE_COOKIE), accept_language=accept_language
+    ).formatted_for(accept_language)
     return PageView(request=request, kit=kit, language=language, zone=request.app.state.settings.zone)
 
 

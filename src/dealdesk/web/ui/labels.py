@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
+from dealdesk.domain.states import ContractState, OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.web.i18n import Language
 
 
@@ -53,7 +53,12 @@ def _outcomes(lang: Language) -> dict[StrEnum, str]:
     }
 
 
+def _contract_states(lang: Language) -> dict[StrEnum, str]:
+    return {ContractState.DRAFT: lang.pgettext("contract state", "Draft")}
+
+
 _TABLES = {
+    ContractState: _contract_states,
     OpportunityState: _opportunity_states,
     OpportunityStatus: _opportunity_statuses,
     QuoteState: _quote_states,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dealdesk.domain.errors import ActiveQuotesBlockClose, DomainError, ValidationFailed
@@ -71,13 +72,51 @@ def field_message(lang: Language, field: str) -> str:
         "line_unit_price": lang.gettext("Enter a price with at most 2 decimals (negative for a discount)."),
         "line_amount": lang.gettext("This line's amount is too large."),
         "ids": lang.gettext("Select between 1 and 1,000 opportunities."),
+        "current_password": lang.gettext("This is not your current password."),
+        "new_password": lang.gettext("Use at least 12 characters."),
+        "repeat_password": lang.gettext("Type the same new password twice."),
+        "outcome": lang.gettext("Choose won or lost."),
+        "owner_id": lang.gettext("Choose an owner from the list."),
     }
     return messages.get(field, lang.gettext("Check this value."))
 
 
-def field_errors(lang: Language, error: ValidationFailed) -> dict[str, str]:
-    """Field name (as the domain names it) to the message shown next to that field."""
-    return {e.field: field_message(lang, e.field) for e in error.errors}
+_NAME_LIMITS = {"name": 300}
+_MONEY = frozenset({"estimated_revenue", "actual_revenue"})
+_DECIMALS = re.compile(r"\.\d{3,}$")
+
+
+def value_message(lang: Language, field: str, value: str) -> str | None:
+    """What is wrong with the value the person typed, when the value itself shows it: blank where something is
+    needed, too long, too many decimals, too large. None when the field's general message says it best."""
+    text = value.strip()
+    if field in ("name", "reason") and not text:
+        return lang.gettext("Enter a name.") if field == "name" else lang.gettext("Say why it is reopened.")
+    if field in _NAME_LIMITS and len(text) > _NAME_LIMITS[field]:
+        return lang.gettext("Use at most %(count)s characters.") % {"count": _NAME_LIMITS[field]}
+    if field in _MONEY:
+        plain = text.replace(",", "").replace(" ", "")
+        if not plain:
+            return lang.gettext("Enter an amount.")
+        if _DECIMALS.search(plain):
+            return lang.gettext("Use at most 2 decimals.")
+        whole = plain.lstrip("+-").split(".")[0]
+        if whole.isdigit() and len(whole.lstrip("0")) > 12:
+            return lang.gettext("Enter at most 999,999,999,999.99.")
+        if plain.startswith("-"):
+            return lang.gettext("Enter 0 or more.")
+    return None
+
+
+def field_errors(lang: Language, error: ValidationFailed, values: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Field name (as the domain names it) to the message shown next to that field: what is wrong with the value
+    typed where that shows, else what a valid value looks like."""
+    shown = values or {}
+    return {
+        e.field: (value_message(lang, e.field, shown[e.field]) if e.field in shown else None)
+        or field_message(lang, e.field)
+        for e in error.errors
+    }
 
 
 @dataclass(frozen=True)
@@ -89,6 +128,7 @@ class FormProblem:
     status: int
 
 
-def form_problem(lang: Language, error: DomainError) -> FormProblem:
-    errors = field_errors(lang, error) if isinstance(error, ValidationFailed) else {}
+def form_problem(lang: Language, error: DomainError, values: Mapping[str, str] | None = None) -> FormProblem:
+    """`values`: the form's fields as typed, so a message can say what is wrong with them."""
+    errors = field_errors(lang, error, values) if isinstance(error, ValidationFailed) else {}
     return FormProblem(alert=refusal(lang, error), errors=errors, status=STATUS_OF_CODE.get(error.code, 409))

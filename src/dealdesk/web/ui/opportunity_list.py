@@ -11,10 +11,11 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails
-from dealdesk.domain.states import CLOSE_STATUSES, OpportunityState, OpportunityStatus, Outcome, QuoteStatus
-from dealdesk.services import closing, views
+from dealdesk.domain.states import CLOSE_STATUSES, OpportunityState, OpportunityStatus, Outcome, QuoteStatus, Role
+from dealdesk.services import auth, closing, views
 from dealdesk.services.ports import OpportunityFilter, UnitOfWork
 from dealdesk.services.views import OpportunityListQuery, OpportunitySort
 from dealdesk.web.deps import UowDep
@@ -31,20 +32,47 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 LIST_CHANGED = {"HX-Trigger": "opportunities-changed"}
 
 
+MINE, EVERYONE = "mine", "all"
+SORT_TOGGLES: dict[str, tuple[OpportunitySort, OpportunitySort | None]] = {
+    # column -> (first click, second click): a column header sorts by it, and once more the other way round
+    "name": (OpportunitySort.NAME, None),
+    "account": (OpportunitySort.ACCOUNT, None),
+    "revenue": (OpportunitySort.REVENUE_HIGH, OpportunitySort.REVENUE_LOW),
+    "close_date": (OpportunitySort.CLOSE_DATE, None),
+}
+
+
 class ListFilters(BaseModel):
-    """The list's query string, read leniently: a value that makes no sense is simply not applied."""
+    """The list's query string, read leniently: a value that makes no sense is simply not applied. Every filter
+    lives in the address, so a list can be bookmarked and shared; `owner` is `mine`, `all` or a user's id, and
+    without it sales see their own deals and everyone else sees everyone's."""
 
     q: str = ""
     state: str = ""
     account: str = ""
+    owner: str = ""
     sort: str = OpportunitySort.NEWEST.value
     page: str = "1"
 
-    def query(self) -> OpportunityListQuery:
+    def owner_choice(self, actor: Actor) -> str:
+        return self.owner or self.default_owner(actor)
+
+    @staticmethod
+    def default_owner(actor: Actor) -> str:
+        return MINE if actor.role is Role.SALES else EVERYONE
+
+    def tidy(self, actor: Actor) -> ListFilters:
+        """The same filters, without what goes without saying (the owner choice that is the default)."""
+        return self.model_copy(update={"owner": "" if self.owner == self.default_owner(actor) else self.owner})
+
+    def query(self, actor: Actor) -> OpportunityListQuery:
         read = FieldReader()
+        owner = self.owner_choice(actor)
+        owner_id = actor.id if owner == MINE else None if owner == EVERYONE else read.reference("owner", owner)
         where = OpportunityFilter(
             state=read.choice("state", self.state, OpportunityState),
             account_id=read.reference("account", self.account),
+            owner_id=owner_id,
             q=self.q.strip() or None,
         )
         sort = read.choice("sort", self.sort, OpportunitySort) or OpportunitySort.NEWEST
@@ -53,10 +81,25 @@ class ListFilters(BaseModel):
         page = max(page, 1)
         return OpportunityListQuery(where=where, sort=sort, page=page)
 
+    def sorted_by(self, column: str) -> str:
+        """The address of this list sorted by a column (the other way round if it is sorted by it already)."""
+        first, second = SORT_TOGGLES[column]
+        sort = second if second is not None and self.sort == first.value else first
+        return self.model_copy(update={"sort": sort.value}).url()
+
+    def sort_of(self, column: str) -> str:
+        """aria-sort of a column header: ascending, descending or none."""
+        first, second = SORT_TOGGLES[column]
+        descending = {OpportunitySort.REVENUE_HIGH}
+        for sort in (first, second):
+            if sort is not None and self.sort == sort.value:
+                return "descending" if sort in descending else "ascending"
+        return "none"
+
     def url(self, page: int = 1) -> str:
         """This list with the same filters, on another page."""
         sort = "" if self.sort == OpportunitySort.NEWEST else self.sort
-        values = {"q": self.q, "state": self.state, "account": self.account, "sort": sort}
+        values = {"q": self.q, "state": self.state, "account": self.account, "owner": self.owner, "sort": sort}
         shown = {name: value for name, value in values.items() if value}
         if page > 1:
             shown["page"] = str(page)
@@ -67,14 +110,19 @@ class ListFilters(BaseModel):
 def opportunity_list(
     filters: Annotated[ListFilters, Query()], view: View, uow: UowDep, actor: PageActor
 ) -> HTMLResponse:
-    listing = views.list_opportunity_rows(uow, filters.query())
+    filters = filters.tidy(actor)
+    listing = views.list_opportunity_rows(uow, filters.query(actor))
     context = {
         "filters": filters,
+        "owner_choice": filters.owner_choice(actor),
+        "owners": [(u.id, u.name) for u in auth.list_users(uow) if u.role is not Role.VIEWER],
+        "today": uow.clock.today(),
         "listing": listing,
         "accounts": views.account_names(uow),
         "states": list(OpportunityState),
         "sorts": list(OpportunitySort),
         "may_manage": may_manage(actor),
+        "may_create": actor.role is not Role.VIEWER,
     }
     if view.htmx and view.request.headers.get("HX-Target") == "results":
         # Filters and pages put the tidy form of the address in the history, to bookmark or share; the list's

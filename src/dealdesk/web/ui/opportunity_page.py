@@ -11,22 +11,24 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from dealdesk.domain.errors import DomainError, NotFound
+from dealdesk.domain.access import Actor
+from dealdesk.domain.errors import DomainError, FieldError, NotFound
 from dealdesk.domain.opportunity import Opportunity
-from dealdesk.domain.states import OpportunityStatus, QuoteStatus
-from dealdesk.services import closing, opportunities, views
+from dealdesk.domain.states import OpportunityStatus, QuoteStatus, Role
+from dealdesk.services import auth, closing, opportunities, views
 from dealdesk.services.guards import Preconditions
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.services.views import CloseHistoryEntry, OpportunityScreen
 from dealdesk.web.deps import UowDep
 from dealdesk.web.ui import choices
 from dealdesk.web.ui.audit import audit_panel
+from dealdesk.web.ui.currencies import currency_choices
 from dealdesk.web.ui.deps import PageActor, View
 from dealdesk.web.ui.forms import FieldReader, optional_text, version_shown, versions_read
 from dealdesk.web.ui.messages import FormProblem, form_problem
 from dealdesk.web.ui.rendering import PageView, Toast
 from dealdesk.web.ui.routing import PageRoute
-from dealdesk.web.ui.screen import render_screen
+from dealdesk.web.ui.screen import may_manage, render_screen
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 OPEN_STATUSES = (OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD)
@@ -58,6 +60,8 @@ class DetailsForm(BaseModel):
     estimated_close_date: str = ""
     description: str = ""
     status_reason: str = ""
+    owner_id: str = ""
+    """Sent only by a manager's form; empty keeps the owner."""
     version: str = ""
 
     @classmethod
@@ -70,10 +74,11 @@ class DetailsForm(BaseModel):
             estimated_close_date=o.estimated_close_date.isoformat() if o.estimated_close_date else "",
             description=o.description or "",
             status_reason=o.status_reason.value,
+            owner_id=str(o.owner_id),
             version=str(o.version),
         )
 
-    def changes(self, locale: Locale) -> dict[str, Any]:
+    def changes(self, locale: Locale, current_owner: UUID) -> dict[str, Any]:
         read = FieldReader(locale)
         changes = {
             "name": self.name,
@@ -84,26 +89,37 @@ class DetailsForm(BaseModel):
             "description": optional_text(self.description),
             "status_reason": read.choice("status_reason", self.status_reason, OpportunityStatus, required=True),
         }
+        owner = read.reference("owner_id", self.owner_id)
         read.check()
+        if owner is not None and owner != current_owner:  # only a real reassignment asks for a manager
+            changes["owner_id"] = owner
         return changes
 
 
 def _details_dialog(
-    view: PageView, uow: UnitOfWork, opportunity_id: UUID, form: DetailsForm, problem: FormProblem | None = None
+    view: PageView,
+    uow: UnitOfWork,
+    opportunity_id: UUID,
+    form: DetailsForm,
+    actor: Actor,
+    problem: FormProblem | None = None,
 ) -> HTMLResponse:
+    today = uow.clock.today()
     context = {
         "opportunity_id": opportunity_id,
         "form": form,
         "accounts": views.account_names(uow),
         "statuses": OPEN_STATUSES,
+        "currencies": currency_choices(view.language.locale, today, keep=form.currency or None),
+        "owners": owner_choices(uow) if may_manage(actor) else None,
     }
     return _dialog(view, "dialogs/edit_opportunity.html", context, problem)
 
 
 @router.get("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
-def edit_dialog(opportunity_id: UUID, view: View, uow: UowDep) -> HTMLResponse:
+def edit_dialog(opportunity_id: UUID, view: View, uow: UowDep, actor: PageActor) -> HTMLResponse:
     opportunity = opportunities.get_opportunity(uow, opportunity_id)
-    return _details_dialog(view, uow, opportunity_id, DetailsForm.of(opportunity))
+    return _details_dialog(view, uow, opportunity_id, DetailsForm.of(opportunity), actor)
 
 
 @router.post("/opportunities/{opportunity_id}/edit", response_class=HTMLResponse)
@@ -113,11 +129,12 @@ def save_details(
     pre = Preconditions(expected_version=version_shown(form.version))
     try:
         with versions_read(form.version):
-            opportunities.edit_opportunity(
-                uow, opportunity_id, form.changes(view.language.locale), actor=actor, pre=pre
-            )
+            current = opportunities.get_opportunity(uow, opportunity_id)
+            changes = form.changes(view.language.locale, current.owner_id)
+            opportunities.edit_opportunity(uow, opportunity_id, changes, actor=actor, pre=pre)
     except DomainError as error:
-        return _details_dialog(view, uow, opportunity_id, form, form_problem(view.language, error))
+        problem = form_problem(view.language, error, form.model_dump())
+        return _details_dialog(view, uow, opportunity_id, form, actor, problem)
     toast = Toast(view.gettext("Details saved."))
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast], after_dialog=True)
 
@@ -127,6 +144,11 @@ class ReopenForm(BaseModel):
     status_reason: str = OpportunityStatus.IN_PROGRESS.value
     reason: str = ""
     version: str = ""
+
+
+def owner_choices(uow: UnitOfWork) -> list[tuple[UUID, str]]:
+    """Who may own a deal: active users who may create opportunities (sales, managers, admins)."""
+    return [(u.id, u.name) for u in auth.list_users(uow) if u.active and u.role is not Role.VIEWER]
 
 
 def _reopen_dialog(
@@ -149,6 +171,8 @@ def reopen(
     try:
         read = FieldReader()
         status = read.choice("status_reason", form.status_reason, OpportunityStatus)
+        if not form.reason.strip():  # the history shows why a deal came back; the dialog asks for it
+            read.errors.append(FieldError("reason", "is required"))
         read.check()
         with versions_read(form.version):
             closing.reopen_opportunity(
@@ -161,7 +185,7 @@ def reopen(
             )
     except DomainError as error:
         opportunity = opportunities.get_opportunity(uow, opportunity_id)
-        return _reopen_dialog(view, opportunity, form, form_problem(view.language, error))
+        return _reopen_dialog(view, opportunity, form, form_problem(view.language, error, form.model_dump()))
     toast = Toast(view.gettext("Opportunity reopened."))
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast], after_dialog=True)
 

@@ -111,8 +111,10 @@ def resolve(query: ReportQuery, today: date) -> Resolved:
         end = read.day("to", query.date_to)
         errors = {error.field: RangeProblem.NOT_A_DATE for error in read.errors}
         if start and end and start > end:
+            # Dates typed the wrong way round: say so, and show the range they meant, so the filters, the
+            # currency and the download stay as they were.
             errors["to"] = RangeProblem.BEFORE_START
-            end = None
+            start, end = end, start
     currency = query.currency.strip().upper()
     where = ReportFilter(
         currency=currency if len(currency) == 3 and currency.isalpha() and currency.isascii() else None,
@@ -365,7 +367,7 @@ def figures(report: WinLossReport, months: Sequence[str], write: Writing) -> Fig
     )
     standing = report.won_count + report.lost_count
     reopened_chart = bar_chart(
-        [lang.gettext("Standing"), lang.gettext("Reopened")],
+        [lang.gettext("Current"), lang.gettext("Reopened")],
         [
             Series("standing", "", [Decimal(standing), None]),
             Series("reopened", "", [None, Decimal(report.reopened_count)]),
@@ -407,7 +409,9 @@ def _owners(uow: UnitOfWork) -> list[tuple[UUID, str]]:
 def _range_messages(view: PageView, errors: dict[str, RangeProblem]) -> dict[str, str]:
     messages = {
         RangeProblem.NOT_A_DATE: view.gettext("Enter a valid date, such as 2026-03-31."),
-        RangeProblem.BEFORE_START: view.gettext("The end must not be before the start."),
+        RangeProblem.BEFORE_START: view.gettext(
+            "To is before From: the dates are the wrong way round, so the report shows the range between them."
+        ),
     }
     return {field: messages[problem] for field, problem in errors.items()}
 
@@ -434,6 +438,7 @@ def win_loss_page(query: Annotated[ReportQuery, Query()], view: View, uow: UowDe
         "accounts": views.account_names(uow),
         "owners": _owners(uow),
         "csv_url": PAGE + ".csv" + report_query_string(chosen.where, chosen.period, currency=currency),
+        "tables_url": PAGE + "-tables.csv" + report_query_string(chosen.where, chosen.period, currency=currency),
     }
     if view.htmx:
         address = PAGE + report_query_string(chosen.where, chosen.period, currency=chosen.where.currency)
