@@ -30,7 +30,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import Forbidden, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, Opportunity
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
-from dealdesk.domain.values import CENT, parse_iso_date
+from dealdesk.domain.values import CENT, check_date_range, parse_iso_date
 from dealdesk.services import closing, opportunities, quotes
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.api.dataverse.currencies import code_of
@@ -209,7 +209,7 @@ class CloseEntity:
             return None
         moment = _moment_or_none(value) if isinstance(value, str) else None
         if isinstance(moment, datetime):
-            return moment.astimezone(zone).date()
+            return check_date_range(moment.astimezone(zone).date(), field=f"{self.field}.actualend")
         if isinstance(value, str) and len(value) == 10:
             return parse_iso_date(value, field="actualend")
         raise _fault("actualend", "must be a date (2026-03-01) or a timestamp with an offset (2026-03-01T09:30:00Z)")
