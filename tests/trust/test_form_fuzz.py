@@ -102,7 +102,7 @@ def _versioned_form(desk: Desk, action: str, bad: str) -> dict[str, str]:
             "estimated_revenue": "100.00",
             "status_reason": "in_progress",
         },
-        "reopen": {"status_reason": "in_progress"},
+        "reopen": {"status_reason": "in_progress", "reason": "The customer came back"},  # the dialog asks for a reason
         "close quotes": {"status_reason": "lost"},
         "activate a quote": {},
         "close a quote": {"status_reason": "lost"},
