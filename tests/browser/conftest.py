@@ -165,6 +165,9 @@ EXPECTED_REFUSALS: list[tuple[str, str, int]] = [
     ("POST", r"/opportunities/[0-9a-f-]{36}/close", 409),
     ("POST", r"/opportunities/[0-9a-f-]{36}/close", 412),
     ("POST", r"/quotes/[0-9a-f-]{36}/.*", 409),
+    # A one-click quote action on the deal's page that a rule refuses (a quote without lines cannot be activated)
+    # answers with the refusal's status and a toast saying why.
+    ("POST", r"/opportunities/[0-9a-f-]{36}/quotes/[0-9a-f-]{36}/(activate|revise|copy)", 409),
     # A duplicate competitor name is refused with 409.
     ("POST", r"/settings/competitors(/[0-9a-f-]{36})?", 409),
     # Signing in with a wrong password answers 401 with the form again.
