@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from playwright.sync_api import (
+    APIResponse,
     Browser,
     BrowserContext,
     ConsoleMessage,
@@ -243,13 +244,18 @@ def _context(
     context.trouble = trouble  # type: ignore[attr-defined]
     if credentials is not None:
         name, password = credentials
-        form = context.request.get("/login")  # sets the sign-in CSRF cookie in the context, as a browser would
-        found = CSRF_FIELD.search(form.text())
-        assert found is not None, "the sign-in form has no CSRF field"
-        fields = {"name": name, "password": password, "next": "/", "csrf_token": found.group(1)}
-        answer = context.request.post("/login", form=fields)
+        answer = sign_in_context(context, name, password)
         assert answer.ok, f"sign-in failed: {answer.status}"
     return context
+
+
+def sign_in_context(context: BrowserContext, name: str, password: str) -> APIResponse:
+    """Signs the context in through the sign-in form, its CSRF cookie and hidden field included, as a browser does."""
+    form = context.request.get("/login")  # sets the sign-in CSRF cookie in the context
+    found = CSRF_FIELD.search(form.text())
+    assert found is not None, "the sign-in form has no CSRF field"
+    fields = {"name": name, "password": password, "next": "/", "csrf_token": found.group(1)}
+    return context.request.post("/login", form=fields)
 
 
 def _guarded(context: BrowserContext) -> Iterator[Page]:

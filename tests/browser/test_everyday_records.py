@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Look, Server, _context, _guarded
+from tests.browser.conftest import Look, Server, _context, _guarded, sign_in_context
 from tests.browser.pages import dialog, htmx_idle
 from tests.browser.seeding import Desk
 
@@ -196,7 +196,7 @@ def test_a_signed_in_user_changes_their_own_password_and_other_sessions_end(
     page = own_page
     name, old_password = own_user
     other = browser.new_context(base_url=server_url)
-    assert other.request.post("/login", form={"name": name, "password": old_password, "next": "/"}).ok
+    assert sign_in_context(other, name, old_password).ok
     page.goto("/password")
     page.locator("#current-password").fill("not the password")
     page.locator("#new-password").fill("a brand new password")
@@ -217,5 +217,5 @@ def test_a_signed_in_user_changes_their_own_password_and_other_sessions_end(
     assert other.request.get("/", max_redirects=0).status == 303  # the other session ended
     other.close()
     fresh = browser.new_context(base_url=server_url)
-    assert fresh.request.post("/login", form={"name": name, "password": "a brand new password", "next": "/"}).ok
+    assert sign_in_context(fresh, name, "a brand new password").ok
     fresh.close()
