@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -109,6 +110,7 @@ competitors = Table(
     Column("id", Uuid(), primary_key=True),
     Column("name", String(160), nullable=False),
     Column("name_key", String(160), nullable=False, unique=True),
+    Column("active", Boolean(), nullable=False, server_default=true()),
     Column("external_id", String(200)),
     *_stamps(),
     Index("ix_competitors_external_id", "external_id", unique=True),
@@ -312,6 +314,7 @@ opportunity_closes = Table(
     Column("reopened_by", Uuid(), ForeignKey("users.id")),
     Column("reopen_reason", Text()),
     Column("opportunity_created_on", Date(), nullable=False),
+    Column("subject", String(200)),
     Column("external_id", String(200)),
     *_stamps(),
     Index("ix_opportunity_closes_external_id", "external_id", unique=True),
