@@ -105,7 +105,7 @@ def run_once(workdir: Path, seconds: float) -> list[Phase]:
             deal_id = api.post("/api/opportunities", json=deal).json()["id"]
             _patch_for(api, deal_id, 1.0)  # warm-up
             alone = Phase("PATCH alone", _patch_for(api, deal_id, seconds), 0)
-            stop, done = threading.Event(), []
+            stop, done = threading.Event(), list[int]()
             signers = [
                 threading.Thread(target=_sign_in_again_and_again, args=(base, name, stop, done)) for name in names
             ]

@@ -26,12 +26,12 @@ def entries() -> list[tuple[str, str]]:
     """(English, Chinese) of every message, each plural form on its own."""
     with CATALOGUE.open("rb") as source:
         catalogue = read_po(source)
-    found = []
+    found: list[tuple[str, str]] = []
     for message in catalogue:
         if not message.id:
             continue
         english = message.id if isinstance(message.id, str) else " ".join(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
         found.extend((english, chinese) for chinese in strings)
     return found
 

@@ -27,7 +27,9 @@ def _normalised(sql: str) -> str:
 
 def _top_level_parts(body: str) -> list[str]:
     """Split a CREATE TABLE's body at the commas outside parentheses and quotes."""
-    parts, depth, quoted, current = [], 0, False, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
     for char in body:
         if char == "'" and depth >= 0:
             quoted = not quoted

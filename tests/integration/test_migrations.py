@@ -83,7 +83,7 @@ def _declared(new_database: EngineFactory) -> Engine:
 
 
 def _indexes(engine: Engine, table: str) -> dict[str, tuple[str, ...]]:
-    return {ix["name"]: tuple(ix["column_names"]) for ix in inspect(engine).get_indexes(table)}
+    return {str(ix["name"]): tuple(str(c) for c in ix["column_names"]) for ix in inspect(engine).get_indexes(table)}
 
 
 def test_the_migrations_build_exactly_the_schema_db_tables_declares(new_database: EngineFactory) -> None:
@@ -105,27 +105,28 @@ def _foreign_key(table: str, name: str) -> ForeignKeyConstraint:
     return key
 
 
+def _alter_a_check(patch: pytest.MonkeyPatch) -> str:
+    patch.setattr(_check("quotes", "ck_quotes_total_amount"), "sqltext", text("total_amount >= 0"))
+    return "ck_quotes_total_amount"
+
+
+def _alter_a_partial_index(patch: pytest.MonkeyPatch) -> str:
+    [index] = [ix for ix in t.quotes.indexes if ix.name == "ix_quotes_one_won_per_opportunity"]
+    for dialect in ("sqlite", "postgresql"):
+        patch.setitem(index.dialect_options[dialect], "where", text("state = 'closed'"))
+    return "ix_quotes_one_won_per_opportunity"
+
+
+def _check_a_key_at_once(patch: pytest.MonkeyPatch) -> str:
+    for name in ("deferrable", "initially"):
+        patch.setattr(_foreign_key("opportunities", "fk_opportunities_won_quote_id_quotes"), name, None)
+    return "fk_opportunities_won_quote_id_quotes"
+
+
 ALTERATIONS: dict[str, Callable[[pytest.MonkeyPatch], str]] = {
-    "a CHECK expression": lambda patch: (
-        patch.setattr(_check("quotes", "ck_quotes_total_amount"), "sqltext", text("total_amount >= 0"))
-        or "ck_quotes_total_amount"
-    ),
-    "a partial index's condition": lambda patch: (
-        [
-            patch.setitem(ix.dialect_options[dialect], "where", text("state = 'closed'"))
-            for ix in t.quotes.indexes
-            if ix.name == "ix_quotes_one_won_per_opportunity"
-            for dialect in ("sqlite", "postgresql")
-        ]
-        and "ix_quotes_one_won_per_opportunity"
-    ),
-    "a foreign key checked at once instead of at commit": lambda patch: (
-        [
-            patch.setattr(_foreign_key("opportunities", "fk_opportunities_won_quote_id_quotes"), name, None)
-            for name in ("deferrable", "initially")
-        ]
-        and "fk_opportunities_won_quote_id_quotes"
-    ),
+    "a CHECK expression": _alter_a_check,
+    "a partial index's condition": _alter_a_partial_index,
+    "a foreign key checked at once instead of at commit": _check_a_key_at_once,
 }
 
 

@@ -93,7 +93,12 @@ def test_the_command_line_refuses_a_close_dated_before_1900(
     monkeypatch.setenv("DEALDESK_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("DEALDESK_DEFAULT_USER", "admin")
     made: list[Engine] = []
-    monkeypatch.setattr(cli_module, "make_engine", lambda s: made.append(make_engine(s)) or made[-1])
+
+    def make_and_keep(settings: Settings) -> Engine:
+        made.append(make_engine(settings))
+        return made[-1]
+
+    monkeypatch.setattr(cli_module, "make_engine", make_and_keep)
 
     result = CliRunner().invoke(cli, ["close", opportunity["id"], "--outcome", "won", "--date", "1899-12-31"])
     for engine in made:  # the command's process would end here; in this test process its pool is closed by hand

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from dealdesk.config import Settings
 from dealdesk.db.record_reads import SOURCES
+from dealdesk.services.record_queries import RecordKind
 from dealdesk.web.api.dataverse.entities import ENTITIES, Kind
 from dealdesk.web.app import create_app
 from tests.moving_in.test_dataverse import BASE, Json, _created, _deal, _error
@@ -62,7 +64,8 @@ def test_metadata_entity_definitions_and_the_read_model_all_come_from_the_one_de
         attributes = _value(api, f"EntityDefinitions(LogicalName='{entity.logical_name}')/Attributes")
         assert [a["LogicalName"] for a in attributes] == [a.name for a in entity.attributes]
         if entity.record_kind:
-            assert {a.source for a in entity.attributes} <= set(SOURCES[entity.record_kind]), entity.logical_name
+            sources = SOURCES[cast(RecordKind, entity.record_kind)]
+            assert {a.source for a in entity.attributes} <= set(sources), entity.logical_name
     actions = {node.get("Name") for node in schema.iter(f"{EDM}Action")}
     assert {"WinOpportunity", "LoseOpportunity", "WinQuote", "CloseQuote", "ReviseQuote"} <= actions
     assert {"msdyn_CloseQuoteAsWon", "msdyn_CloseQuoteAsLost"} <= actions

@@ -172,7 +172,11 @@ def test_a_missing_or_malformed_request_id_is_replaced_by_a_new_one(client: Test
     seen = set()
     sent: str | bytes | None
     for sent in (None, "", "x" * 129, "has space", "semi;colon", "ünï".encode()):
-        headers = {} if sent is None else {"X-Request-ID": sent}
+        headers: dict[str, str] | dict[bytes, bytes] = {}
+        if isinstance(sent, bytes):
+            headers = {b"X-Request-ID": sent}
+        elif sent is not None:
+            headers = {"X-Request-ID": sent}
         given = client.get("/healthz", headers=headers).headers["x-request-id"]
         assert given != sent and 1 <= len(given) <= 128
         seen.add(given)

@@ -66,7 +66,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, *, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited early:\n{log.read_text()}")
+            raise RuntimeError(f"{process.args!r} exited early:\n{log.read_text()}")
         try:
             if httpx2.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return

@@ -115,21 +115,22 @@ def _facts(conn: Connection, ids: list[UUID]) -> dict[UUID, DealFacts]:
             quotes_of[row.opportunity_id][row.id] = (row.state, row.status_reason, row.version)
     records: Counter[UUID] = Counter()
     standing: dict[UUID, list[tuple[str, str]]] = {deal: [] for deal in ids}
-    for row in conn.execute(select(c.opportunity_id, c.outcome, c.status_reason, c.reopened_at)):
-        records[row.opportunity_id] += 1
-        if row.reopened_at is None:
-            standing.setdefault(row.opportunity_id, []).append((row.outcome, row.status_reason))
+    for close in conn.execute(select(c.opportunity_id, c.outcome, c.status_reason, c.reopened_at)):
+        records[close.opportunity_id] += 1
+        if close.reopened_at is None:
+            standing.setdefault(close.opportunity_id, []).append((close.outcome, close.status_reason))
     audits: Counter[tuple[str, str, UUID]] = Counter()
-    for row in conn.execute(select(a.record_type, a.action, a.record_id, a.opportunity_id).where(a.action == "close")):
-        audits[(row.record_type, row.action, row.record_id)] += 1
+    closing = select(a.record_type, a.action, a.record_id, a.opportunity_id).where(a.action == "close")
+    for audit in conn.execute(closing):
+        audits[(audit.record_type, audit.action, audit.record_id)] += 1
     quote_owner = {quote: deal for deal, qs in quotes_of.items() for quote in qs}
     quote_closes: Counter[UUID] = Counter()
     for (record_type, _action, record_id), n in audits.items():
         if record_type == "quote" and record_id in quote_owner:
             quote_closes[quote_owner[record_id]] += n
     close_ids: dict[UUID, list[UUID]] = {}
-    for row in conn.execute(select(c.id, c.opportunity_id)):
-        close_ids.setdefault(row.opportunity_id, []).append(row.id)
+    for record in conn.execute(select(c.id, c.opportunity_id)):
+        close_ids.setdefault(record.opportunity_id, []).append(record.id)
     record_audits: Counter[UUID] = Counter()
     for row in conn.execute(
         select(a.record_id, func.count())

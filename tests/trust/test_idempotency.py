@@ -120,6 +120,7 @@ def test_identical_closes_or_wins_sent_at_once_to_two_servers_run_once_and_all_g
     with database.engine.connect() as conn:
         quote_id = conn.execute(select(t.quotes.c.id)).scalar_one()
     if action == "close":
+        body: dict[str, object]
         path, body = f"/api/opportunities/{deal}/close", {"outcome": "lost", "status_reason": "canceled"}
         body |= {"close_date": _today(), "close_quotes": "lost"}
     else:

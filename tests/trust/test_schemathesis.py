@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -92,6 +93,7 @@ def _refusal_fault(path: str, response: Any) -> str | None:
     content_type = response.headers.get("content-type", [""])[0]
     body = response.json() if "json" in content_type else None
     if content_type.startswith("application/problem+json"):
+        assert isinstance(body, dict), body
         missing = {"type", "title", "status", "detail", "code"} - set(body)
         return None if not missing and body["status"] == response.status_code else f"problem document {body}"
     if path.startswith(DATAVERSE_PREFIX) and isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -208,6 +210,8 @@ def _run_schemathesis(database: Database) -> Run:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         run = Run()
         for result in schema.get_all_operations():
+            if isinstance(result, Err):
+                raise result.err()
             _explore(run, result.ok(), token, records)
     return run
 

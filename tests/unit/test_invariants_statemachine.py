@@ -317,7 +317,7 @@ class DealMachine(RuleBasedStateMachine):
         actual_revenue: Decimal | None,
     ) -> None:
         opportunity = self.opportunities[which]
-        fitting: list[OpportunityStatus | None] = sorted(CLOSE_STATUSES[outcome])
+        fitting: list[OpportunityStatus | None] = [*sorted(CLOSE_STATUSES[outcome])]
         if outcome is Outcome.WON:
             fitting.append(None)
         any_reason: list[OpportunityStatus | None] = [None, *OpportunityStatus]

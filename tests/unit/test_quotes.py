@@ -266,7 +266,12 @@ def test_editing_without_set_valid_until_keeps_the_validity(deals: Deals) -> Non
 @pytest.mark.parametrize("state", ["active", "won", "closed"])
 def test_only_draft_quotes_can_be_edited(deals: Deals, state: str) -> None:
     opportunity = deals.opportunity()
-    quote = {"active": deals.active, "won": deals.won, "closed": deals.closed}[state](opportunity)
+    makers: dict[str, Callable[[Opportunity], Quote]] = {
+        "active": deals.active,
+        "won": deals.won,
+        "closed": deals.closed,
+    }
+    quote = makers[state](opportunity)
     before = deals.snapshot(opportunity)
 
     with pytest.raises(DomainError) as refused:
@@ -415,11 +420,12 @@ def test_quotes_of_a_closed_deal_cannot_be_created_revised_or_copied(deals: Deal
     (deals.close_won if close == "won" else deals.close_lost)(opportunity)
     before = deals.snapshot(opportunity)
 
-    for attempt in (
+    attempts: tuple[Callable[[], object], ...] = (
         lambda: deals.draft(opportunity),
         lambda: deals.copy(opportunity, closed),
         lambda: deals.revise(opportunity, closed),
-    ):
+    )
+    for attempt in attempts:
         with pytest.raises(DomainError) as refused:
             attempt()
         assert refused.value.code == "opportunity_not_open"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -185,11 +186,12 @@ def test_a_blank_or_too_long_name_is_a_validation_error(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["nul\x00inside", "lone \ud800 surrogate"])
 def test_text_that_no_database_can_store_is_a_validation_error(value: str) -> None:
-    for check in (
+    checks: tuple[Callable[[], object], ...] = (
         lambda: check_storable(value, field="name"),
         lambda: check_text(value, field="name", max_length=160),
         lambda: check_description(value, field="name"),
-    ):
+    )
+    for check in checks:
         with pytest.raises(ValidationFailed) as refused:
             check()
         assert _refusal(refused.value) == ("validation_error", ["name"])
