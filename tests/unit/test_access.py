@@ -57,13 +57,6 @@ def test_bulk_close_corrections_and_catalogues_are_managers_work(role: Role, may
     assert _allowed(lambda: _actor(role).require_manager(work)) is may
 
 
-@pytest.mark.parametrize(
-    ("role", "may"), [(Role.VIEWER, False), (Role.SALES, False), (Role.MANAGER, False), (Role.ADMIN, True)]
-)
-def test_only_admins_manage_users_and_tokens(role: Role, may: bool) -> None:
-    assert _allowed(lambda: _actor(role).require_admin("manage users")) is may
-
-
 def test_the_refusal_says_what_was_refused() -> None:
     with pytest.raises(Forbidden, match="bulk close"):
         _actor(Role.SALES).require_manager("bulk close")

@@ -39,7 +39,3 @@ class Actor:
         """Bulk close, close record corrections and the catalogues are managers' work."""
         if self.role not in _MANAGERS:
             raise Forbidden(f"only managers and admins may {what}")
-
-    def require_admin(self, what: str) -> None:
-        if self.role is not Role.ADMIN:
-            raise Forbidden(f"only admins may {what}")

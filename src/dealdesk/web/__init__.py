@@ -1,1 +1,1 @@
-"""HTTP adapter: the JSON API (and, later, the web pages) over the same use cases."""
+"""Web adapter: the JSON API (`api/`, Dataverse under `api/dataverse/`) and the pages (`ui/`), one use case each."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from importlib.metadata import version
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -52,7 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # /docs is dealdesk's own page (web/api_docs.py): FastAPI's fetches Swagger UI from a CDN, as ReDoc does.
     app = FastAPI(
-        title="dealdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="dealdesk",
+        version=version("dealdesk"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import RetryLater, Unauthenticated
-from dealdesk.web.problems import domain_problem
+from dealdesk.web.problems import domain_problem, problem
 
 
 class BearerAuth:
@@ -27,12 +26,12 @@ class BearerAuth:
             return
         token = self._bearer(scope)
         if token is None:
-            await self._refuse(send, "Send Authorization: Bearer <token> (see `dealdesk users add`)")
+            await self._refuse(scope, receive, send, "Send Authorization: Bearer <token> (see `dealdesk users add`)")
             return
         try:
             actor = await run_in_threadpool(self.authenticate, token)
         except Unauthenticated as error:
-            await self._refuse(send, error.detail)
+            await self._refuse(scope, receive, send, error.detail)
             return
         except RetryLater as error:  # the database is busy or down: 503, not a 500 from outside every handler
             await domain_problem(error)(scope, receive, send)
@@ -51,25 +50,7 @@ class BearerAuth:
         return None
 
     @staticmethod
-    async def _refuse(send: Send, detail: str) -> None:
-        body = json.dumps(
-            {
-                "type": "urn:dealdesk:problem:unauthenticated",
-                "title": "Unauthenticated",
-                "status": 401,
-                "detail": detail,
-                "code": "unauthenticated",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"www-authenticate", b'Bearer realm="dealdesk"'),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+        response = problem(401, "unauthenticated", "Unauthenticated", detail)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="dealdesk"'
+        await response(scope, receive, send)

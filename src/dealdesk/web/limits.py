@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dealdesk.web.problems import problem
 
 
 class _TooLarge(HTTPException):
@@ -35,7 +35,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = None
                 if declared is not None and declared > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                     return
         if declared is not None and declared >= 0 and not chunked:
             # The HTTP server reads exactly Content-Length bytes as the body: nothing more to count.
@@ -63,26 +63,8 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "urn:dealdesk:problem:payload_too_large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"Request bodies are limited to {self.max_bytes} bytes",
-                "code": "payload_too_large",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"Request bodies are limited to {self.max_bytes} bytes"
+        await problem(413, "payload_too_large", "Payload too large", detail)(scope, receive, send)
