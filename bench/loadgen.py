@@ -5,6 +5,7 @@ number from a shared counter. Requests are prebuilt bytes and responses are read
 costs a few tens of microseconds per request; its own CPU time is measured and reported.
 
     python -m bench.loadgen --port 8000 --token T --first 1 --count 1000 --concurrency 16 --close-date 2025-01-01
+    (with --seconds S it stops after S seconds, having used at most --count deal numbers)
 
 Odd deals are closed with `close_quotes` ("close quotes and close", lost/out_sold), even ones by a plain won
 close. Every request carries an Idempotency-Key, as a careful client's would. Prints one JSON line."""
@@ -56,11 +57,16 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _connection(
-    port: int, numbers: itertools.count[int], last: int, make: dict[str, str], results: list[tuple[int, int]]
+    port: int,
+    numbers: itertools.count[int],
+    last: int,
+    make: dict[str, str],
+    results: list[tuple[int, int]],
+    deadline: float,
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        while (n := next(numbers)) <= last:
+        while time.perf_counter() < deadline and (n := next(numbers)) <= last:
             payload = request_bytes(n, token=make["token"], close_date=make["close_date"], shape=make["shape"])
             started = time.perf_counter_ns()
             writer.write(payload)
@@ -77,12 +83,16 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     make = {"token": args.token, "close_date": args.close_date, "shape": args.shape}
     cpu_before = time.process_time()
     started = time.perf_counter()
-    await asyncio.gather(*(_connection(args.port, numbers, last, make, results) for _ in range(args.concurrency)))
+    deadline = started + args.seconds if args.seconds else float("inf")
+    await asyncio.gather(
+        *(_connection(args.port, numbers, last, make, results, deadline) for _ in range(args.concurrency))
+    )
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
     statuses = Counter(status for status, _ in results)
     return {
         "requests": len(results),
+        "last": min(next(numbers) - 1, last),
         "ok": statuses.get(200, 0),
         "statuses": {str(k): v for k, v in statuses.items()},
         "wall_s": wall,
@@ -101,6 +111,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--close-date", required=True)
     parser.add_argument("--shape", default="mix", choices=["mix", "active_draft"])
+    parser.add_argument("--seconds", type=float, help="stop after this long (at most --count requests)")
     args = parser.parse_args()
     try:
         import uvloop

@@ -128,17 +128,21 @@ def run(
     first: int,
     close_date: date,
     protocol: Protocol,
+    seconds: float | None = None,
+    text: str | None = None,
 ) -> PgbenchResult:
+    """Runs `per_client` transactions per client, or, with `seconds`, as many as fit in that time (then
+    `per_client` only bounds each client's range of deals). `text` replaces the product's close script."""
     with tempfile.TemporaryDirectory(prefix="dd_pgbench_") as work:
         path = Path(work) / "close.sql"
-        path.write_text(script(user=db.actor.id, close_date=close_date, first=first, per_client=per_client))
+        path.write_text(text or script(user=db.actor.id, close_date=close_date, first=first, per_client=per_client))
         command = [
             pgbench,
             "--no-vacuum",
             f"--file={path}",
             f"--client={clients}",
             f"--jobs={min(clients, 2)}",
-            f"--transactions={per_client}",
+            f"--time={round(seconds)}" if seconds else f"--transactions={per_client}",
             "--define=n=0",
             f"--protocol={protocol}",
             "--log",

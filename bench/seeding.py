@@ -81,7 +81,7 @@ class BenchDb:
         return env
 
 
-def _with_search_path(url: str, schema: str, options: str = "") -> str:
+def with_search_path(url: str, schema: str, options: str = "") -> str:
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}options={quote(f'-csearch_path={schema} {options}'.strip())}"
 
@@ -105,7 +105,7 @@ def create_postgres(admin_url: str, label: str, *, options: str = "") -> BenchDb
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     finally:
         admin.dispose()
-    url = _with_search_path(admin_url, schema, options)
+    url = with_search_path(admin_url, schema, options)
     actor, token = _migrate_and_add_user(url)
     return BenchDb(
         url=url, dialect="postgresql", actor=actor, token=token, schema=schema, admin_url=admin_url, options=options
