@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from playwright.sync_api import (
 )
 
 from tests.browser.seeding import Desk
+from tests.serving import free_port, wait_until_answering
 from tests.web_sign_in import CSRF_FIELD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,27 +43,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_answering(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{log.read_text()}")
-        try:
-            if httpx2.get(f"{url}/static/dealdesk.css", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer within 30 s:\n{log.read_text()}")
 
 
 @dataclass(frozen=True)
@@ -85,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("browser")
     database = f"sqlite:///{workdir / 'dealdesk.db'}"
     env = {**os.environ, "DEALDESK_DATABASE_URL": database, "DEALDESK_TIMEZONE": "UTC"}
-    port = _free_port()
+    port = free_port()
     log = workdir / "server.log"
     command = [sys.executable, "-m", "uvicorn", "dealdesk.web.app:create_app", "--factory", "--port", str(port)]
     running = Server(url=f"http://127.0.0.1:{port}", env=env)
@@ -93,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=workdir)
         try:
-            _wait_until_answering(running.url, process, log)
+            wait_until_answering(running.url, process, log)
             yield running
         finally:
             process.terminate()

@@ -25,7 +25,8 @@ from dealdesk.config import Settings
 from dealdesk.db import readiness
 from dealdesk.db.engine import make_engine
 from dealdesk.domain.states import Role
-from tests.trust.conftest import Database, free_port, process_env, stop
+from tests.serving import STARTUP_S, free_port, wait_until_answering
+from tests.trust.conftest import Database, process_env, stop
 
 DEALDESK = str(Path(sys.executable).with_name("dealdesk"))
 
@@ -47,24 +48,6 @@ class Served:
         return Path(found[0].decode())
 
 
-STARTUP_S = 90
-"""Generous: on a loaded two-core machine each worker takes many seconds to import the app."""
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{log.read_text()}")
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer within {STARTUP_S} s:\n{log.read_text()}")
-
-
 @contextmanager
 def serving(database: Database, tmp_path: Path, *extra: str, workers: int = 2) -> Iterator[Served]:
     port = free_port()
@@ -74,7 +57,7 @@ def serving(database: Database, tmp_path: Path, *extra: str, workers: int = 2) -
         process = subprocess.Popen(command, env=process_env(database), stdout=output, stderr=subprocess.STDOUT)
     served = Served(process, port, log)
     try:
-        _wait_until_answering(served.url, process, log)
+        wait_until_answering(served.url, process, log)
         deadline = time.monotonic() + STARTUP_S
         while len(workers_of(process.pid)) < workers and time.monotonic() < deadline:
             time.sleep(0.1)

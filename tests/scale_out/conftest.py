@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ import httpx2
 import pytest
 
 from tests.conftest import empty_all_tables
-from tests.trust.conftest import DEALDESK_CLI, Database, figures, free_port, migrated_database, stop
+from tests.serving import free_port, wait_until_answering
+from tests.trust.conftest import DEALDESK_CLI, Database, figures, migrated_database, stop
 
 __all__ = ["figures"]  # the trust suite's figures file gets the race-through-nginx figures too
 
@@ -60,20 +60,6 @@ http {{
     include {site};
 }}
 """
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, *, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited early:\n{log.read_text()}")
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -117,11 +103,11 @@ def scale_out(postgres_schema_url: str, tmp_path_factory: pytest.TempPathFactory
             )
             server_urls = [f"http://127.0.0.1:{port}" for port in ports]
             for index, url in enumerate(server_urls):
-                _wait_for(url, processes[index], workdir / f"server-{index}.log")
+                wait_until_answering(url, processes[index], workdir / f"server-{index}.log")
                 for _ in range(10):  # both workers have imported the app
                     httpx2.get(f"{url}/healthz", timeout=30)
             proxy_url = f"http://127.0.0.1:{proxy_port}"
-            _wait_for(proxy_url, processes[-1], nginx_log)
+            wait_until_answering(proxy_url, processes[-1], nginx_log)
             yield ScaleOut(database, proxy_url, server_urls, workdir)
         finally:
             for process in reversed(processes):

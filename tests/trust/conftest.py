@@ -7,17 +7,14 @@ DEALDESK_DATABASE_URL, exactly as production does; every process a test starts i
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx2
 import pytest
 from sqlalchemy import Engine
 
@@ -28,6 +25,7 @@ from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.states import Role
 from dealdesk.services import auth
 from tests.conftest import empty_all_tables
+from tests.serving import free_port, wait_until_answering
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 FIGURES_FILE = ARTIFACTS / "trust-figures.txt"
@@ -107,13 +105,6 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 
 
 # ---------------------------------------------------------------------------------------------- processes
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def process_env(database: Database) -> dict[str, str]:
     return {**os.environ, "DEALDESK_DATABASE_URL": database.url, "DEALDESK_TIMEZONE": "UTC"}
 
@@ -140,24 +131,10 @@ def server_process(database: Database, log: Path) -> Iterator[str]:
             command, env=process_env(database), stdout=output, stderr=subprocess.STDOUT, cwd=log.parent
         )
         try:
-            _wait_until_answering(url, process, log)
+            wait_until_answering(url, process, log)
             yield url
         finally:
             stop(process)
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{log.read_text()}")
-        try:
-            if httpx2.get(f"{url}/static/dealdesk.css", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer within 30 s:\n{log.read_text()}")
 
 
 @contextmanager

@@ -23,7 +23,8 @@ import httpx2
 from sqlalchemy import text
 
 from dealdesk.domain.states import Role
-from tests.trust.conftest import DEALDESK_CLI, Database, _wait_until_answering, free_port, process_env, stop
+from tests.serving import free_port, wait_until_answering
+from tests.trust.conftest import DEALDESK_CLI, Database, process_env, stop
 
 READERS = 8
 """Requests sent at once to warm the pool: each holds a connection of its own, so the pool keeps several."""
@@ -98,7 +99,7 @@ def dealdesk_serve(database: Database, url: str, log: Path) -> Iterator[str]:
             [DEALDESK_CLI, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_answering(f"http://127.0.0.1:{port}", process, log)
+        wait_until_answering(f"http://127.0.0.1:{port}", process, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)

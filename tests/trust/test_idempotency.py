@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 from dealdesk.db import tables as t
 from dealdesk.domain.states import Role
 from tests.integration.db_facts import invariant_violations
-from tests.trust.conftest import Database, _wait_until_answering, free_port, process_env, stop
+from tests.serving import free_port, wait_until_answering
+from tests.trust.conftest import Database, process_env, stop
 from tests.trust.holdups import held_up, open_deals, reading
 
 BULK = "/api/opportunities/bulk-close"
@@ -49,7 +50,7 @@ def server(database: Database, log: Path) -> Iterator[tuple[str, subprocess.Pope
     with log.open("ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=log.parent)
     try:
-        _wait_until_answering(url, process, log)
+        wait_until_answering(url, process, log)
         yield url, process
     finally:
         stop(process)

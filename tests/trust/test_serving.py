@@ -18,7 +18,8 @@ import httpx2
 import pytest
 from bench.server import workers_of
 
-from tests.trust.conftest import Database, _wait_until_answering, free_port, process_env, stop
+from tests.serving import free_port, wait_until_answering
+from tests.trust.conftest import Database, process_env, stop
 
 DEALDESK = str(Path(sys.executable).with_name("dealdesk"))
 
@@ -48,7 +49,7 @@ def serving(database: Database, tmp_path: Path, workers: int = 2) -> Iterator[Se
         )
     served = Served(process, port, log)
     try:
-        _wait_until_answering(served.url, process, log)
+        wait_until_answering(served.url, process, log)
         _wait_for_workers(process.pid, workers)
         yield served
     finally:

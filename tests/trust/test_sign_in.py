@@ -30,7 +30,8 @@ from dealdesk.domain.errors import RateLimited, Unauthenticated
 from dealdesk.domain.states import Role
 from dealdesk.services import auth
 from dealdesk.web.app import create_app
-from tests.trust.conftest import DEALDESK_CLI, Database, Figures, free_port, process_env, server_process, stop
+from tests.serving import free_port
+from tests.trust.conftest import DEALDESK_CLI, Database, Figures, process_env, server_process, stop
 from tests.web_sign_in import CSRF_FIELD, sign_in, sign_in_csrf
 
 PASSWORD = "correct horse battery"

@@ -16,7 +16,8 @@ from dealdesk.db import tables as t
 from dealdesk.domain.states import Role
 from dealdesk.services import catalogue, opportunities
 from dealdesk.services.opportunities import NewOpportunity
-from tests.trust.conftest import Database, _wait_until_answering, free_port, process_env, stop
+from tests.serving import free_port, wait_until_answering
+from tests.trust.conftest import Database, process_env, stop
 
 
 def test_a_change_that_waits_past_the_busy_timeout_is_503_busy_and_succeeds_when_the_writer_is_free(
@@ -39,7 +40,7 @@ def test_a_change_that_waits_past_the_busy_timeout_is_503_busy_and_succeeds_when
         server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_until_answering(base, server, log)
+        wait_until_answering(base, server, log)
         # The writer held by another process's transaction, as a long import holds it (BEGIN IMMEDIATE).
         with sqlite_database.engine.connect() as holder, holder.begin():
             holder.execute(select(t.accounts.c.id).limit(1))
