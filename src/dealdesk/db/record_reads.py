@@ -80,6 +80,7 @@ SOURCES: Final[dict[RecordKind, dict[str, ColumnElement[Any]]]] = {
         currency=_close.c.currency,
         competitor_id=_close.c.competitor_id,
         description=_close.c.description,
+        subject=_close.c.subject,
         owner_id=_close.c.owner_id,
         closed_at=_close.c.closed_at,
         standing=case((_close.c.reopened_at.is_(None), literal("standing")), else_=literal("reopened")),

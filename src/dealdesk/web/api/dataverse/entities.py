@@ -254,6 +254,7 @@ OPPORTUNITY_CLOSE: Final = Entity(
     default_order=(("closed_at", True),),
     attributes=(
         Attribute("activityid", Kind.UNIQUEIDENTIFIER, "id", "Opportunity Close", nullable=False),
+        Attribute("subject", Kind.STRING, "subject", "Subject", max_length=200),
         Attribute("opportunityid", Kind.LOOKUP, "opportunity_id", "Opportunity", targets=("opportunity",)),
         Attribute("actualend", Kind.DATEONLY, "close_date", "Actual End"),
         Attribute("actualrevenue", Kind.MONEY, "actual_revenue", "Actual Revenue"),
