@@ -10,10 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from dealdesk.config import Settings
-from dealdesk.db.record_reads import SOURCES
-from dealdesk.web.api.dataverse.entities import ENTITIES, Kind
+from dealdesk.db.record_reads import SOURCES, SqlRecordReads
+from dealdesk.web.api.dataverse.entities import ENTITIES, OPPORTUNITY, Kind
+from dealdesk.web.api.dataverse.query import collection_request, preferences
 from dealdesk.web.app import create_app
 from tests.moving_in.test_dataverse import BASE, Json, _created, _deal, _error
 
@@ -126,6 +128,35 @@ def test_filters_combine_comparisons_functions_and_parentheses(
     api: TestClient, deals: dict[str, Json], filter_: str, expected: list[str]
 ) -> None:
     assert _names(api, filter_) == expected
+
+
+def test_a_name_prefix_ordered_by_name_reads_a_range_of_the_lower_name_index_on_postgresql(
+    api: TestClient, deals: dict[str, Json], engine: Engine
+) -> None:
+    """The statement db/record_reads.py runs for `startswith(name,…)` must be one the index of migration 0011
+    answers (`lower(name) LIKE 'prefix%'` against `lower(name) text_pattern_ops`). With sequential scans priced out,
+    PostgreSQL still scans the table when no index matches the expression, so the plan names the index only if the
+    SQL and the index agree. SQLite has no such index (its comparison uses dealdesk's own lower-casing): there the
+    answer itself is checked."""
+    _created(api, "/api/opportunities", {**_body_like(deals["Beta lab"]), "name": "BETA rollout"})
+    params = {"$filter": "startswith(name,'beta')", "$select": "name", "$orderby": "name desc"}
+
+    rows = _value(api, "opportunities?" + "&".join(f"{k}={v}" for k, v in params.items()))
+
+    assert sorted(row["name"] for row in rows) == ["BETA rollout", "Beta lab"]
+    if engine.dialect.name != "postgresql":
+        return
+    request = collection_request(OPPORTUNITY, params, preferences("odata.maxpagesize=2"))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        statement = SqlRecordReads(lambda: conn).page_statement(request.query, conn)
+        compiled = statement.compile(dialect=conn.dialect)
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + compiled.string, compiled.params))
+    assert "ix_opportunities_lower_name" in plan, plan
+
+
+def _body_like(deal: Json) -> Json:
+    return {"account_id": deal["account_id"], "estimated_revenue": deal["estimated_revenue"]}
 
 
 def test_lookups_filter_by_their_value_and_currencies_have_a_stable_id(api: TestClient, deals: dict[str, Json]) -> None:
