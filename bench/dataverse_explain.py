@@ -1,13 +1,13 @@
 """PostgreSQL's plans for the Dataverse collection reads the two clients send, over 1,000,000 opportunities.
 
-    .venv/bin/python -m bench.dataverse_explain [--opportunities N]
+    .venv/bin/python -m bench.dataverse_explain [--opportunities N] [--closes N]
 
 Seeds a schema of its own (`dd_explain_…`, dropped at the end) with N opportunities (default 1,000,000) by
 set-based SQL, then resolves each query exactly as the Dataverse adapter does (web/api/dataverse/query.py) and runs
-`EXPLAIN (ANALYZE, BUFFERS)` on the very statement db/record_reads.py would run. docs/dataverse.md keeps the output
-of one run. Then it times the close's UPDATE of the opportunity row with and without `ix_opportunities_lower_name`
-(migration 0011), each in a transaction rolled back, counting HOT updates. Needs PostgreSQL (`DEALDESK_BENCH_POSTGRES_URL`, else `DEALDESK_TEST_POSTGRES_URL`, else the local
-`test` database)."""
+`EXPLAIN (ANALYZE, BUFFERS)` on the very statement db/record_reads.py would run. Then it times the close's UPDATE of
+the opportunity row with and without `ix_opportunities_lower_name` (migration 0011), each round in a transaction
+rolled back, counting HOT updates. docs/dataverse.md keeps the output of one run. Needs PostgreSQL
+(`DEALDESK_BENCH_POSTGRES_URL`, else `DEALDESK_TEST_POSTGRES_URL`, else the local `test` database)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ WHERE id = %(id)s
 """The columns a close changes on the opportunity row (db/opportunity_store.py writes only the changed ones)."""
 
 
-UPDATE_COUNTS = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'opportunities'"
+UPDATE_COUNTS = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'opportunities'::regclass"
 
 
 def close_path(engine: Engine, count: int) -> list[str]:
