@@ -1,12 +1,13 @@
 """PostgreSQL's plans for the Dataverse collection reads the two clients send, over 1,000,000 opportunities.
 
-    .venv/bin/python -m bench.dataverse_explain [--opportunities N]
+    .venv/bin/python -m bench.dataverse_explain [--opportunities N] [--closes N]
 
 Seeds a schema of its own (`dd_explain_…`, dropped at the end) with N opportunities (default 1,000,000) by
 set-based SQL, then resolves each query exactly as the Dataverse adapter does (web/api/dataverse/query.py) and runs
-`EXPLAIN (ANALYZE, BUFFERS)` on the very statement db/record_reads.py would run. docs/dataverse.md keeps the output
-of one run. Needs PostgreSQL (`DEALDESK_BENCH_POSTGRES_URL`, else `DEALDESK_TEST_POSTGRES_URL`, else the local
-`test` database)."""
+`EXPLAIN (ANALYZE, BUFFERS)` on the very statement db/record_reads.py would run. Then it times the close's UPDATE of
+the opportunity row with and without `ix_opportunities_lower_name` (migration 0011), each round in a transaction
+rolled back, counting HOT updates. docs/dataverse.md keeps the output of one run. Needs PostgreSQL
+(`DEALDESK_BENCH_POSTGRES_URL`, else `DEALDESK_TEST_POSTGRES_URL`, else the local `test` database)."""
 
 from __future__ import annotations
 
@@ -128,9 +129,53 @@ def explain(conn: Connection, statement: Any) -> str:
     return "\n".join(row[0] for row in rows)
 
 
+CLOSE_UPDATE = """
+UPDATE opportunities SET state = 'won', status_reason = 'won', actual_revenue = estimated_revenue,
+       actual_close_date = date '2026-01-01', version = version + 1, updated_at = now()
+WHERE id = %(id)s
+"""
+"""The columns a close changes on the opportunity row (db/opportunity_store.py writes only the changed ones)."""
+
+
+UPDATE_COUNTS = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'opportunities'::regclass"
+
+
+def close_path(engine: Engine, count: int) -> list[str]:
+    """Per-close time of `count` close-shaped UPDATEs with the name index and without it (dropped inside the
+    rolled-back transaction), alternating twice, and how many of them were HOT updates."""
+    with engine.connect() as conn:
+        ids = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT id FROM opportunities WHERE state = 'open' ORDER BY id LIMIT %(n)s", {"n": count * 4}
+            )
+        ]
+    lines = []
+    for round_, (label, drop) in enumerate([("with", False), ("without", True), ("with", False), ("without", True)]):
+        chunk = ids[round_ * count : (round_ + 1) * count]
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            if drop:
+                conn.exec_driver_sql("DROP INDEX ix_opportunities_lower_name")
+            before = conn.exec_driver_sql(UPDATE_COUNTS).one()
+            started = time.perf_counter()
+            for opportunity_id in chunk:
+                conn.exec_driver_sql(CLOSE_UPDATE, {"id": opportunity_id})
+            seconds = time.perf_counter() - started
+            after_ = conn.exec_driver_sql(UPDATE_COUNTS).one()
+            updated, hot = after_[0] - before[0], after_[1] - before[1]
+            transaction.rollback()
+        lines.append(
+            f"{label} ix_opportunities_lower_name: {count:,} closes, {seconds / count * 1000:.3f} ms each, "
+            f"{hot} of {updated} HOT"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--opportunities", type=int, default=1_000_000)
+    parser.add_argument("--closes", type=int, default=2_000, help="close-shaped UPDATEs timed per round")
     args = parser.parse_args()
     with seeded_schema(args.opportunities) as (engine, seconds):
         print(f"seeded {args.opportunities:,} opportunities in {seconds:.1f} s\n")
@@ -159,6 +204,9 @@ def main() -> None:
                 )
                 print(explain(connection, reads.page_statement(query, connection)))
                 print("```\n")
+        print("### the close's UPDATE of the opportunity row\n\n```")
+        print("\n".join(close_path(engine, args.closes)))
+        print("```")
 
 
 if __name__ == "__main__":

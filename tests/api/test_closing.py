@@ -27,6 +27,7 @@ CLOSE_FIELDS = {
     "currency",
     "competitor_id",
     "description",
+    "subject",
     "won_quote_id",
     "owner_id",
     "account_id",
@@ -84,6 +85,7 @@ def test_closing_as_won_answers_the_opportunity_the_close_record_and_no_closed_q
     assert record["close_date"] == desk.yesterday.isoformat()
     assert record["actual_revenue"] == "1250.00" and record["currency"] == "USD"
     assert record["description"] == "Signed after the demo"
+    assert record["subject"] is None
     assert record["won_quote_id"] is None
     assert record["owner_id"] == opportunity["owner_id"] and record["account_id"] == account["id"]
     assert is_uuid(record["closed_by"]) and is_timestamp_with_offset(record["closed_at"])
@@ -105,6 +107,34 @@ def test_closing_as_lost_takes_the_status_reason_zero_revenue_and_the_currency(a
     assert answer["opportunity"]["actual_revenue"] == "0.00"
     assert answer["close"]["actual_revenue"] == "0.00" and answer["close"]["status_reason"] == status_reason
     assert answer["close"]["currency"] == answer["opportunity"]["currency"] == "EUR"
+
+
+def test_a_close_keeps_its_subject_trimmed_and_lists_it_in_the_close_history(api: TestClient, desk: Desk) -> None:
+    opportunity = desk.opportunity()
+
+    response = api.post(
+        f"/api/opportunities/{opportunity['id']}/close", json=close_body(desk, "won", subject="  Won after the pilot ")
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["close"]["subject"] == "Won after the pilot"
+    [listed] = api.get(f"/api/opportunities/{opportunity['id']}/closes").json()["items"]
+    assert listed["subject"] == "Won after the pilot"
+
+
+def test_a_blank_close_subject_is_none_and_one_longer_than_200_characters_is_refused(
+    api: TestClient, desk: Desk
+) -> None:
+    refused = desk.opportunity()
+    blank = desk.opportunity()
+
+    too_long = api.post(f"/api/opportunities/{refused['id']}/close", json=close_body(desk, subject="x" * 201))
+    closed = api.post(f"/api/opportunities/{blank['id']}/close", json=close_body(desk, subject="   "))
+
+    assert_invalid(too_long, "subject")
+    assert desk.get_opportunity(refused["id"])["state"] == "open"
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["close"]["subject"] is None
 
 
 def test_a_won_opportunity_cannot_be_closed_again(api: TestClient, desk: Desk, engine: Engine) -> None:

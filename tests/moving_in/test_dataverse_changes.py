@@ -209,6 +209,24 @@ def test_opportunityclose_columns_dataverse_defines_are_checked_and_the_currency
     assert (close["_dd_closereasonid_value"], close["statecode"]) == (reason["id"], 1)
 
 
+def test_the_subject_of_a_close_is_kept_and_read_back_by_both_apis(api: TestClient) -> None:
+    opportunity, _ = _deal(api, active=0)
+    untitled, _ = _deal(api, active=0)
+
+    _win(api, opportunity["id"], subject="Won after the pilot")
+    _win(api, untitled["id"])
+
+    [close] = api.get(
+        f"{BASE}/opportunitycloses?$filter=_opportunityid_value eq {opportunity['id']}&$select=subject"
+    ).json()["value"]
+    [none] = api.get(f"{BASE}/opportunitycloses?$filter=_opportunityid_value eq {untitled['id']}").json()["value"]
+    [record] = api.get(f"/api/opportunities/{opportunity['id']}/closes").json()["items"]
+    found = api.get(f"{BASE}/opportunitycloses?$filter=startswith(subject,'won after')&$select=subject").json()
+    assert close["subject"] == record["subject"] == "Won after the pilot"
+    assert none["subject"] is None
+    assert [row["activityid"] for row in found["value"]] == [close["activityid"]]
+
+
 def test_the_active_quote_refusal_tells_a_dataverse_caller_what_it_can_do(api: TestClient) -> None:
     opportunity, [quote] = _deal(api, active=1)
 
@@ -258,6 +276,22 @@ def test_a_failing_changeset_rolls_back_every_operation_and_stops_the_batch(api:
     assert quote["number"] in answer
     assert api.get(f"/api/opportunities/{first['id']}").json()["name"] == "Lab rollout", "rolled back"
     assert with_continue.count("HTTP/1.1 ") == 2 and "HTTP/1.1 200 OK" in with_continue
+
+
+def test_a_lose_in_a_changeset_keeps_its_subject(api: TestClient) -> None:
+    opportunity, _ = _deal(api, active=0)
+    lose = (
+        f"POST {BASE}/LoseOpportunity HTTP/1.1\nContent-Type: application/json\n\n"
+        f'{{"OpportunityClose": {{"subject": "Lost on price", '
+        f'"opportunityid@odata.bind": "/opportunities({opportunity["id"]})"}}, "Status": 5}}'
+    )
+    text = "--b\nContent-Type: multipart/mixed; boundary=cs\n\n" + _changeset("cs", lose) + "--b--\n"
+
+    status, answer = _batch(api, text, "b")
+
+    assert status == 200 and "HTTP/1.1 204 No Content" in answer, answer
+    [record] = api.get(f"/api/opportunities/{opportunity['id']}/closes").json()["items"]
+    assert (record["outcome"], record["subject"]) == ("lost", "Lost on price")
 
 
 def test_batch_faults_are_dataverse_errors(api: TestClient) -> None:

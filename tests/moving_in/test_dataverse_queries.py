@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from typing import cast
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from dealdesk.config import Settings
-from dealdesk.db.record_reads import SOURCES
+from dealdesk.db.record_reads import LABEL_SOURCES, SOURCES, SqlRecordReads
 from dealdesk.services.record_queries import RecordKind
-from dealdesk.web.api.dataverse.entities import ENTITIES, Kind
+from dealdesk.web.api.dataverse.entities import ENTITIES, OPPORTUNITY, Kind
+from dealdesk.web.api.dataverse.query import collection_request, preferences
 from dealdesk.web.app import create_app
 from tests.moving_in.test_dataverse import BASE, Json, _created, _deal, _error
 
@@ -64,8 +66,10 @@ def test_metadata_entity_definitions_and_the_read_model_all_come_from_the_one_de
         attributes = _value(api, f"EntityDefinitions(LogicalName='{entity.logical_name}')/Attributes")
         assert [a["LogicalName"] for a in attributes] == [a.name for a in entity.attributes]
         if entity.record_kind:
-            sources = SOURCES[cast(RecordKind, entity.record_kind)]
-            assert {a.source for a in entity.attributes} <= set(sources), entity.logical_name
+            kind = cast(RecordKind, entity.record_kind)
+            assert {a.source for a in entity.attributes} <= set(SOURCES[kind]), entity.logical_name
+            labels = {a.label for a in entity.attributes if a.label is not None}
+            assert labels <= set(LABEL_SOURCES.get(kind, {})), entity.logical_name
     actions = {node.get("Name") for node in schema.iter(f"{EDM}Action")}
     assert {"WinOpportunity", "LoseOpportunity", "WinQuote", "CloseQuote", "ReviseQuote"} <= actions
     assert {"msdyn_CloseQuoteAsWon", "msdyn_CloseQuoteAsLost"} <= actions
@@ -129,6 +133,35 @@ def test_filters_combine_comparisons_functions_and_parentheses(
     api: TestClient, deals: dict[str, Json], filter_: str, expected: list[str]
 ) -> None:
     assert _names(api, filter_) == expected
+
+
+def test_a_name_prefix_ordered_by_name_reads_a_range_of_the_lower_name_index_on_postgresql(
+    api: TestClient, deals: dict[str, Json], engine: Engine
+) -> None:
+    """The statement db/record_reads.py runs for `startswith(name,…)` must be one the index of migration 0011
+    answers (`lower(name) LIKE 'prefix%'` against `lower(name) text_pattern_ops`). With sequential scans priced out,
+    PostgreSQL still scans the table when no index matches the expression, so the plan names the index only if the
+    SQL and the index agree. SQLite has no such index (its comparison uses dealdesk's own lower-casing): there the
+    answer itself is checked."""
+    _created(api, "/api/opportunities", {**_body_like(deals["Beta lab"]), "name": "BETA rollout"})
+    params = {"$filter": "startswith(name,'beta')", "$select": "name", "$orderby": "name desc"}
+
+    rows = _value(api, "opportunities?" + "&".join(f"{k}={v}" for k, v in params.items()))
+
+    assert sorted(row["name"] for row in rows) == ["BETA rollout", "Beta lab"]
+    if engine.dialect.name != "postgresql":
+        return
+    request = collection_request(OPPORTUNITY, params, preferences("odata.maxpagesize=2"))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        statement = SqlRecordReads(lambda: conn).page_statement(request.query, conn)
+        compiled = statement.compile(dialect=conn.dialect)
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + compiled.string, compiled.params))
+    assert "ix_opportunities_lower_name" in plan, plan
+
+
+def _body_like(deal: Json) -> Json:
+    return {"account_id": deal["account_id"], "estimated_revenue": deal["estimated_revenue"]}
 
 
 def test_lookups_filter_by_their_value_and_currencies_have_a_stable_id(api: TestClient, deals: dict[str, Json]) -> None:
@@ -263,6 +296,83 @@ def test_quotes_and_their_closes_read_as_dataverse_entities(api: TestClient) -> 
         == _value(api, "transactioncurrencies?$filter=isocurrencycode eq 'USD'")[0]["transactioncurrencyid"]
     )
     assert (close["activityid"], close["statecode"]) == (lost["id"], 1)
+
+
+ANNOTATED = {"Prefer": 'odata.include-annotations="*"'}
+FORMATTED = "@OData.Community.Display.V1.FormattedValue"
+NAVIGATION = "@Microsoft.Dynamics.CRM.associatednavigationproperty"
+LOOKUP = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+
+
+def _lookup(row: Json, name: str) -> tuple[Any, Any, Any]:
+    return (row.get(f"{name}{FORMATTED}"), row.get(f"{name}{NAVIGATION}"), row.get(f"{name}{LOOKUP}"))
+
+
+def test_lookups_carry_the_name_of_the_record_they_refer_to_when_annotations_are_asked_for(
+    api: TestClient, deals: dict[str, Json]
+) -> None:
+    delta = deals["Delta"]
+    select = "name,_parentaccountid_value,_customerid_value,_ownerid_value,_transactioncurrencyid_value"
+
+    [row] = _value(api, f"opportunities?$select={select}&$filter=name eq 'Delta'", **ANNOTATED)
+    one = api.get(f"{BASE}/opportunities({delta['id']})?$select={select}", headers=ANNOTATED).json()
+    plain = api.get(f"{BASE}/opportunities({delta['id']})?$select={select}").json()
+
+    for record in (row, one):
+        assert _lookup(record, "_parentaccountid_value") == ("Fabrikam", "parentaccountid", "account")
+        assert _lookup(record, "_customerid_value") == ("Fabrikam", "customerid_account", "account")
+        assert _lookup(record, "_ownerid_value") == ("admin", "ownerid", "systemuser")
+        assert record[f"_transactioncurrencyid_value{FORMATTED}"] == "Hong Kong Dollar"
+    assert not [name for name in plain if name.endswith((FORMATTED, NAVIGATION))]
+
+
+def test_close_and_quote_lookups_are_labelled_with_the_names_of_their_records(api: TestClient) -> None:
+    opportunity, [lost, won] = _deal(api, active=2)
+    rival = _created(api, "/api/competitors", {"name": "Northwind"})
+    reason = _created(api, "/api/close-reasons", {"outcome": "won", "name": "Best fit"})
+    api.post(f"{BASE}/CloseQuote", json={"QuoteClose": {"quoteid@odata.bind": f"/quotes({lost['id']})"}, "Status": 5})
+    api.post(f"{BASE}/WinQuote", json={"QuoteClose": {"quoteid@odata.bind": f"/quotes({won['id']})"}, "Status": 4})
+    close = {
+        "opportunityid@odata.bind": f"/opportunities({opportunity['id']})",
+        "competitorid@odata.bind": f"/competitors({rival['id']})",
+        "dd_closereasonid@odata.bind": f"/dd_closereasons({reason['id']})",
+    }
+    assert api.post(f"{BASE}/WinOpportunity", json={"OpportunityClose": close, "Status": 3}).status_code == 204
+
+    [closed] = _value(api, f"opportunitycloses?$filter=_opportunityid_value eq {opportunity['id']}", **ANNOTATED)
+    quotes = _value(api, f"quotes?$filter=_opportunityid_value eq {opportunity['id']}", **ANNOTATED)
+    [quote_close] = _value(api, f"quotecloses?$filter=_quoteid_value eq {lost['id']}", **ANNOTATED)
+
+    assert _lookup(closed, "_opportunityid_value") == ("Lab rollout", "opportunityid", "opportunity")
+    assert _lookup(closed, "_competitorid_value") == ("Northwind", "competitorid", "competitor")
+    assert _lookup(closed, "_dd_closereasonid_value") == ("Best fit", "dd_closereasonid", "dd_closereason")
+    assert _lookup(closed, "_ownerid_value")[0] == "admin"
+    assert {_lookup(quote, "_opportunityid_value")[0] for quote in quotes} == {"Lab rollout"}
+    assert _lookup(quote_close, "_quoteid_value") == ("Offer 0", "quoteid", "quote")
+
+
+def test_lookup_names_come_from_the_pages_own_statement_not_one_query_per_row(
+    api: TestClient, deals: dict[str, Json]
+) -> None:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def statements_for(path: str) -> int:
+        statements.clear()
+        rows = _value(api, path, **ANNOTATED)
+        assert all(row[f"_parentaccountid_value{FORMATTED}"] in ("Contoso", "Fabrikam") for row in rows)
+        return len(statements)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        one_row = statements_for("opportunities?$select=name,_parentaccountid_value&$top=1")
+        four_rows = statements_for("opportunities?$select=name,_parentaccountid_value")
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+    assert one_row == four_rows
 
 
 # ---------------------------------------------------------------------------------------------- the envelope

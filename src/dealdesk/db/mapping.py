@@ -141,6 +141,7 @@ def close_from(row: Row[Any]) -> OpportunityClose:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         opportunity_created_on=m["opportunity_created_on"],
+        subject=m["subject"],
     )
 
 
@@ -167,6 +168,7 @@ def close_row(c: OpportunityClose) -> dict[str, Any]:
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "opportunity_created_on": c.opportunity_created_on,
+        "subject": c.subject,
     }
 
 

@@ -5,9 +5,24 @@ starts after the previous page's last row (keyset), so the database cuts every p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, not_, or_, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
@@ -80,6 +95,7 @@ SOURCES: Final[dict[RecordKind, dict[str, ColumnElement[Any]]]] = {
         currency=_close.c.currency,
         competitor_id=_close.c.competitor_id,
         description=_close.c.description,
+        subject=_close.c.subject,
         owner_id=_close.c.owner_id,
         closed_at=_close.c.closed_at,
         standing=case((_close.c.reopened_at.is_(None), literal("standing")), else_=literal("reopened")),
@@ -116,18 +132,63 @@ SOURCES: Final[dict[RecordKind, dict[str, ColumnElement[Any]]]] = {
 these sources; a test checks that every source it names is here."""
 
 
-def _base(kind: RecordKind) -> Select[Any]:
+_owner = t.users.alias("owner_user")
+_closed_opp = t.opportunities.alias("closed_opportunity")
+_named_rival = t.competitors.alias("named_competitor")
+_named_account = t.accounts.alias("named_account")
+
+
+@dataclass(frozen=True)
+class _Label:
+    """The name of the record a lookup refers to: a column of `joined` (outer-joined on `on`), or of the base."""
+
+    name: ColumnElement[Any]
+    joined: FromClause | None = None
+    on: ColumnElement[bool] | None = None
+
+
+LABEL_SOURCES: Final[dict[RecordKind, dict[str, _Label]]] = {
+    "opportunity": {
+        "account_name": _Label(_named_account.c.name, _named_account, _named_account.c.id == _opp.c.account_id),
+        "owner_name": _Label(_owner.c.name, _owner, _owner.c.id == _opp.c.owner_id),
+    },
+    "quote": {"opportunity_name": _Label(_opp.c.name)},
+    "opportunityclose": {
+        "opportunity_name": _Label(_closed_opp.c.name, _closed_opp, _closed_opp.c.id == _close.c.opportunity_id),
+        "competitor_name": _Label(_named_rival.c.name, _named_rival, _named_rival.c.id == _close.c.competitor_id),
+        "close_reason_name": _Label(
+            t.close_reasons.c.name, t.close_reasons, t.close_reasons.c.id == _close.c.close_reason_id
+        ),
+        "owner_name": _Label(_owner.c.name, _owner, _owner.c.id == _close.c.owner_id),
+    },
+    "quoteclose": {"quote_name": _Label(_quote.c.name)},
+}
+"""The names a lookup's FormattedValue shows, read only when asked for (RecordQuery.labels) by LEFT OUTER JOINs on
+the referenced records' primary keys in the page's own statement — never a query per row. The Dataverse entity
+description names these sources (Attribute.label); a test checks that every one it names is here."""
+
+
+def _base(kind: RecordKind, *, labels: bool = False) -> Select[Any]:
     columns = [column.label(name) for name, column in SOURCES[kind].items()]
-    if kind == "quote":
-        return select(*columns).select_from(_quote.join(_opp, _opp.c.id == _quote.c.opportunity_id))
+    named = LABEL_SOURCES.get(kind, {}) if labels else {}
+    columns += [label.name.label(name) for name, label in named.items()]
+    source: FromClause
+    if kind in ("quote", "quoteclose"):
+        source = _quote.join(_opp, _opp.c.id == _quote.c.opportunity_id)
+    elif kind == "opportunity":
+        source = _opp
+    elif kind == "opportunityclose":
+        source = _close
+    else:
+        return select(*columns)
+    for label in named.values():
+        if label.joined is not None and label.on is not None:
+            source = source.outerjoin(label.joined, label.on)
+    statement = select(*columns).select_from(source)
     if kind == "quoteclose":
         # A quote close is the close of one won or closed quote: the quote's own row, read as its close.
-        return (
-            select(*columns)
-            .select_from(_quote.join(_opp, _opp.c.id == _quote.c.opportunity_id))
-            .where(_quote.c.state.in_(("won", "closed")))
-        )
-    return select(*columns)
+        return statement.where(_quote.c.state.in_(("won", "closed")))
+    return statement
 
 
 _COMPARE: Final[dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]]] = {
@@ -144,8 +205,9 @@ class SqlRecordReads:
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self._conn = connection
 
-    def one(self, kind: RecordKind, record_id: Any) -> Mapping[str, Any] | None:
-        row = self._conn().execute(_base(kind).where(SOURCES[kind]["id"] == record_id)).mappings().first()
+    def one(self, kind: RecordKind, record_id: Any, *, labels: bool = False) -> Mapping[str, Any] | None:
+        statement = _base(kind, labels=labels).where(SOURCES[kind]["id"] == record_id)
+        row = self._conn().execute(statement).mappings().first()
         return None if row is None else dict(row)
 
     def query(self, query: RecordQuery) -> RecordPage:
@@ -156,8 +218,8 @@ class SqlRecordReads:
         rows = [dict(row) for row in conn.execute(self.page_statement(query, conn)).mappings()]
         return RecordPage(rows=rows[: query.limit], more=len(rows) > query.limit, total=total)
 
-    def _filtered(self, query: RecordQuery, conn: Connection) -> Select[Any]:
-        statement = _base(query.kind)
+    def _filtered(self, query: RecordQuery, conn: Connection, *, labels: bool = False) -> Select[Any]:
+        statement = _base(query.kind, labels=labels)
         if query.where is not None:
             statement = statement.where(self._condition(query.where, SOURCES[query.kind], conn))
         return statement
@@ -170,7 +232,7 @@ class SqlRecordReads:
         """One page and one row more (to tell whether another page follows), after the previous page's last row.
         bench/dataverse_explain.py shows PostgreSQL's plans of these statements."""
         sources = SOURCES[query.kind]
-        statement = self._filtered(query, conn)
+        statement = self._filtered(query, conn, labels=query.labels)
         # The id breaks ties in the direction of the last key, so (created_at desc, id desc) reads one index backwards.
         order = (*query.order, SortKey("id", query.order[-1].descending if query.order else False))
         if query.after is not None:

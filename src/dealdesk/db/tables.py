@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
     text,
     true,
 )
@@ -163,6 +164,13 @@ opportunities = Table(
     Index("ix_opportunities_owner_id", "owner_id"),
     Index("ix_opportunities_state", "state"),
 )
+Index(
+    "ix_opportunities_lower_name",
+    func.lower(opportunities.c.name).label("lower_name"),
+    postgresql_ops={"lower_name": "text_pattern_ops"},
+).ddl_if(dialect="postgresql")
+"""`startswith(name, …)` of the Dataverse collection reads compares `lower(name) LIKE 'prefix%'` (migration 0011):
+a range of this index on PostgreSQL. SQLite's comparison uses dealdesk's own Unicode lower-casing, so it has none."""
 
 quote_numbers = Table(
     "quote_numbers",

@@ -38,6 +38,7 @@ from dealdesk.domain.states import (
 )
 from dealdesk.domain.transitions import OPPORTUNITY_TRANSITIONS, QUOTE_ACTIONS_NEEDING_OPEN_OPPORTUNITY, Action
 from dealdesk.domain.values import (
+    MAX_SUBJECT,
     MAX_TITLE,
     ZERO,
     check_currency,
@@ -74,6 +75,8 @@ class CloseDetails:
     competitor_id: UUID | None = None
     description: str | None = None
     close_quotes: QuoteStatus | None = None
+    subject: str | None = None
+    """A title for the close (Dataverse's `OpportunityClose.subject`); blank means none."""
 
     def checked(self, *, today: date) -> CloseDetails:
         """Input rules, reported together: reason fits the outcome, no future date, sane money and text.
@@ -99,6 +102,12 @@ class CloseDetails:
             description = check_description(self.description)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
+        subject: str | None = None
+        try:
+            if self.subject is not None:
+                subject = check_text(self.subject, field="subject", max_length=MAX_SUBJECT, required=False) or None
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
         if self.actual_revenue is not None:
             try:
                 check_money(self.actual_revenue, field="actual_revenue")
@@ -106,7 +115,7 @@ class CloseDetails:
                 errors.extend(exc.errors)
         if errors:
             raise ValidationFailed(errors)
-        return replace(self, status_reason=status, description=description)
+        return replace(self, status_reason=status, description=description, subject=subject)
 
 
 @dataclass(eq=False)
@@ -135,6 +144,8 @@ class OpportunityClose:
     updated_at: datetime
     opportunity_created_on: date
     """The deal's creation date in the business time zone, kept for days-to-close figures."""
+    subject: str | None = None
+    """The close's title when one was given (a Dataverse `OpportunityClose.subject`), else None."""
 
     @property
     def is_standing(self) -> bool:
@@ -685,6 +696,7 @@ class Opportunity:
             created_at=at,
             updated_at=at,
             opportunity_created_on=created_on or self.created_at.date(),
+            subject=details.subject,
         )
         self.standing_close = record
         # The deal's own entry comes last, so that a history read newest first leads with it.

@@ -14,6 +14,7 @@ ZERO = Decimal("0.00")
 MAX_MONEY = Decimal("999999999999.99")
 MAX_NAME = 160
 MAX_TITLE = 300
+MAX_SUBJECT = 200
 MAX_DESCRIPTION = 2000
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

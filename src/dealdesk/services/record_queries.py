@@ -78,6 +78,8 @@ class RecordQuery:
     after: tuple[Any, ...] | None = None
     """The previous page's last row: its values of `order`, then its id."""
     count: bool = False
+    labels: bool = False
+    """Also read the names of the records the row refers to (its LABEL_SOURCES), joined in the same query."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class RecordPage:
 class RecordQueries(Protocol):
     def query(self, query: RecordQuery) -> RecordPage: ...
 
-    def one(self, kind: RecordKind, record_id: Any) -> Mapping[str, Any] | None: ...
+    def one(self, kind: RecordKind, record_id: Any, *, labels: bool = False) -> Mapping[str, Any] | None: ...
 
 
 class _RecordsUnitOfWork(Protocol):
@@ -106,6 +108,8 @@ def query_records(uow: _RecordsUnitOfWork, query: RecordQuery) -> RecordPage:
         return uow.records.query(query)
 
 
-def read_record(uow: _RecordsUnitOfWork, kind: RecordKind, record_id: Any) -> Mapping[str, Any] | None:
+def read_record(
+    uow: _RecordsUnitOfWork, kind: RecordKind, record_id: Any, *, labels: bool = False
+) -> Mapping[str, Any] | None:
     with uow.transaction(write=False):
-        return uow.records.one(kind, record_id)
+        return uow.records.one(kind, record_id, labels=labels)

@@ -101,12 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: a request without a valid token is refused before its body is even measured.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BearerAuth, authenticate=authenticate)
-    # Whatever a shared layer answers under /api/data/ (401, 413, 404, 405, 429, 503) is rewritten into
-    # Dataverse's error envelope (SPEC §10).
-    app.add_middleware(dataverse.ProblemsAsDataverseErrors, prefix="/api/data/")
     app.add_middleware(
         RequestObservation, access_log=settings.access_log
-    )  # it sees every answer of the layers inside it
+    )  # it sees every answer of the layers inside it, and answers (and logs) an unexpected exception as a 500
+    # Whatever a shared layer answers under /api/data/ (401, 413, 404, 405, 429, 503, and RequestObservation's 500
+    # for an unexpected exception) is rewritten into Dataverse's error envelope (SPEC §10): it wraps
+    # RequestObservation, so the 500 that layer writes (with the request id, after logging it) passes through it.
+    app.add_middleware(dataverse.ProblemsAsDataverseErrors, prefix="/api/data/")
     app.add_middleware(SecurityHeaders)  # on every answer, the 500s RequestObservation writes included
     # Outermost: everything after it (rate limits, Secure cookies, /metrics) reads the client address and scheme
     # from the connection, rewritten from X-Forwarded-For/-Proto only when the peer is a trusted proxy.

@@ -78,6 +78,7 @@ Money = Annotated[
 Name = Annotated[StrictStr, Field(min_length=1, max_length=160)]
 Title = Annotated[StrictStr, Field(min_length=1, max_length=300)]
 Description = Annotated[StrictStr, Field(max_length=2000)]
+Subject = Annotated[StrictStr, Field(max_length=200, description="A title for the close; blank means none")]
 Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
 
 
@@ -278,6 +279,7 @@ class CloseIn(In):
     competitor_id: UUID | None = None
     description: Description | None = None
     close_quotes: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED] | None = None
+    subject: Subject | None = None
 
 
 class CloseQuotesIn(In):
@@ -318,6 +320,7 @@ class CloseRecordOut(Out):
     currency: str
     competitor_id: UUID | None
     description: str | None
+    subject: str | None
     won_quote_id: UUID | None
     owner_id: UUID
     account_id: UUID

@@ -95,6 +95,7 @@ def close_opportunity(
         competitor_id=body.competitor_id,
         description=body.description,
         close_quotes=body.close_quotes,
+        subject=body.subject,
     )
     pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.close_result)
     try:

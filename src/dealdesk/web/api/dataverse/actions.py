@@ -10,7 +10,8 @@ progref/webapireference/actions/msdyn_closequoteaswon.md); they return their (pr
 As in Project Operations, WinQuote leaves the opportunity open (SPEC §5); WinOpportunity then closes it as won.
 
 The opportunityclose and quoteclose columns Dataverse defines (entity reference, "Writable attributes") are all
-accepted: `subject` is checked, `description`, `actualend`, `actualrevenue`, `competitorid` and dealdesk's own
+accepted: an opportunityclose's `subject` is kept on the close record (a quoteclose's is checked only: a quote's
+close has no column for it), `description`, `actualend`, `actualrevenue`, `competitorid` and dealdesk's own
 `dd_closereasonid` are used, `transactioncurrencyid` must name the deal's currency, and the rest are checked for
 their type and not stored (docs/dataverse.md lists them). A property neither entity has is refused, as Dataverse
 refuses it."""
@@ -186,6 +187,7 @@ class CloseEntity:
         subject = raw.get("subject")
         if subject is not None and (not isinstance(subject, str) or len(subject) > 200):
             raise _fault(f"{field}.subject", "must be text of at most 200 characters")
+        self.subject: str | None = subject
         description = raw.get("description")
         if description is not None and (not isinstance(description, str) or len(description) > 2000):
             raise _fault(f"{field}.description", "must be text of at most 2000 characters")
@@ -282,6 +284,7 @@ def close_opportunity(uow: UnitOfWork, actor: Actor, zone: Any, body: Any, outco
         competitor_id=close.bound("competitorid", "competitors"),
         close_reason_id=close.bound("dd_closereasonid", "dd_closereasons"),
         description=close.description,
+        subject=close.subject,
     )
     closing.close_opportunity(uow, opportunity_id, details, actor=actor)
 

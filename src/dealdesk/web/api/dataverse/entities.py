@@ -78,6 +78,8 @@ class Attribute:
     nullable: bool = True
     updatable: bool = False
     """May be set by `PATCH` on the entity set."""
+    label: str | None = None
+    """A lookup's: the source of the referenced record's name, its FormattedValue (db/record_reads.LABEL_SOURCES)."""
 
     @property
     def property_name(self) -> str:
@@ -178,6 +180,10 @@ def _stamps() -> tuple[Attribute, ...]:
     )
 
 
+def _owner() -> Attribute:
+    return Attribute("ownerid", Kind.LOOKUP, "owner_id", "Owner", targets=("systemuser",), label="owner_name")
+
+
 def _currency() -> Attribute:
     return Attribute("transactioncurrencyid", Kind.LOOKUP, "currency", "Currency", targets=("transactioncurrency",))
 
@@ -209,9 +215,11 @@ OPPORTUNITY: Final = Entity(
             nullable=False,
             updatable=True,
         ),
-        Attribute("parentaccountid", Kind.LOOKUP, "account_id", "Account", targets=("account",)),
-        Attribute("customerid", Kind.LOOKUP, "account_id", "Potential Customer", targets=("account",)),
-        Attribute("ownerid", Kind.LOOKUP, "owner_id", "Owner", targets=("systemuser",)),
+        Attribute("parentaccountid", Kind.LOOKUP, "account_id", "Account", targets=("account",), label="account_name"),
+        Attribute(
+            "customerid", Kind.LOOKUP, "account_id", "Potential Customer", targets=("account",), label="account_name"
+        ),
+        _owner(),
         _currency(),
         *_stamps(),
         Attribute("versionnumber", Kind.BIGINT, "version", "Version Number", nullable=False),
@@ -236,7 +244,14 @@ QUOTE: Final = Entity(
         Attribute("totalamount", Kind.MONEY, "total_amount", "Total Amount", nullable=False),
         Attribute("effectiveto", Kind.DATEONLY, "valid_until", "Effective To"),
         Attribute("closedon", Kind.DATEONLY, "closed_on", "Closed On"),
-        Attribute("opportunityid", Kind.LOOKUP, "opportunity_id", "Opportunity", targets=("opportunity",)),
+        Attribute(
+            "opportunityid",
+            Kind.LOOKUP,
+            "opportunity_id",
+            "Opportunity",
+            targets=("opportunity",),
+            label="opportunity_name",
+        ),
         _currency(),
         *_stamps(),
         Attribute("versionnumber", Kind.BIGINT, "version", "Version Number", nullable=False),
@@ -254,17 +269,32 @@ OPPORTUNITY_CLOSE: Final = Entity(
     default_order=(("closed_at", True),),
     attributes=(
         Attribute("activityid", Kind.UNIQUEIDENTIFIER, "id", "Opportunity Close", nullable=False),
-        Attribute("opportunityid", Kind.LOOKUP, "opportunity_id", "Opportunity", targets=("opportunity",)),
+        Attribute("subject", Kind.STRING, "subject", "Subject", max_length=200),
+        Attribute(
+            "opportunityid",
+            Kind.LOOKUP,
+            "opportunity_id",
+            "Opportunity",
+            targets=("opportunity",),
+            label="opportunity_name",
+        ),
         Attribute("actualend", Kind.DATEONLY, "close_date", "Actual End"),
         Attribute("actualrevenue", Kind.MONEY, "actual_revenue", "Actual Revenue"),
-        Attribute("competitorid", Kind.LOOKUP, "competitor_id", "Competitor", targets=("competitor",)),
         Attribute(
-            "dd_closereasonid", Kind.LOOKUP, "close_reason_id", "Close Reason Detail", targets=("dd_closereason",)
+            "competitorid", Kind.LOOKUP, "competitor_id", "Competitor", targets=("competitor",), label="competitor_name"
+        ),
+        Attribute(
+            "dd_closereasonid",
+            Kind.LOOKUP,
+            "close_reason_id",
+            "Close Reason Detail",
+            targets=("dd_closereason",),
+            label="close_reason_name",
         ),
         Attribute("description", Kind.MEMO, "description", "Description", max_length=2000),
         Attribute("statecode", Kind.STATE, "standing", "Activity Status", ACTIVITY_STATES, nullable=False),
         Attribute("statuscode", Kind.STATUS, "standing", "Status Reason", OPPORTUNITY_CLOSE_STATUSES, nullable=False),
-        Attribute("ownerid", Kind.LOOKUP, "owner_id", "Owner", targets=("systemuser",)),
+        _owner(),
         _currency(),
         Attribute("createdon", Kind.DATETIME, "closed_at", "Created On", nullable=False),
     ),
@@ -281,7 +311,7 @@ QUOTE_CLOSE: Final = Entity(
     default_order=(("updated_at", True),),
     attributes=(
         Attribute("activityid", Kind.UNIQUEIDENTIFIER, "id", "Quote Close", nullable=False),
-        Attribute("quoteid", Kind.LOOKUP, "id", "Quote", targets=("quote",)),
+        Attribute("quoteid", Kind.LOOKUP, "id", "Quote", targets=("quote",), label="quote_name"),
         Attribute("actualend", Kind.DATEONLY, "closed_on", "Actual End"),
         Attribute("description", Kind.MEMO, "close_description", "Description", max_length=2000),
         Attribute("statecode", Kind.STATE, "state", "Activity Status", QUOTE_CLOSE_STATES, nullable=False),

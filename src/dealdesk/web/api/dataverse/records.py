@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from babel.numbers import format_currency, format_decimal
 
 from dealdesk.web.api.dataverse.currencies import currency_record
-from dealdesk.web.api.dataverse.entities import Attribute, Entity, Kind, currency_id
+from dealdesk.web.api.dataverse.entities import RELATIONSHIPS, Attribute, Entity, Kind, currency_id
 from dealdesk.web.api.dataverse.query import FORMATTED_VALUE
 
 SERVICE_PATH: Final = "/api/data/v9.2"
@@ -60,8 +60,10 @@ def render(
             label = _formatted(attribute, value, row)
             if label is not None:
                 record[f"{attribute.property_name}@{FORMATTED_VALUE}"] = label
+            if attribute.kind is Kind.LOOKUP:
+                record[f"{attribute.property_name}@{NAVIGATION}"] = navigation_of(entity, attribute)
         if attribute.kind is Kind.LOOKUP and value is not None:
-            record[f"{attribute.property_name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = attribute.targets[0]
+            record[f"{attribute.property_name}@{LOOKUP_NAME}"] = attribute.targets[0]
     key = entity.attributes[0]
     record.setdefault(key.property_name, _value(key, row.get(key.source)))  # Dataverse always answers with the key
     return record
@@ -86,8 +88,35 @@ def _value(attribute: Attribute, value: Any) -> Any:
     return str(value)
 
 
+NAVIGATION: Final = "Microsoft.Dynamics.CRM.associatednavigationproperty"
+LOOKUP_NAME: Final = "Microsoft.Dynamics.CRM.lookuplogicalname"
+
+
+def navigation_of(entity: Entity, attribute: Attribute) -> str:
+    """The single-valued navigation property behind a lookup: the relationship's, else the lookup's own name."""
+    return next(
+        (
+            relationship.referencing_navigation
+            for relationship in RELATIONSHIPS
+            if relationship.referencing_entity == entity.logical_name
+            and relationship.referencing_attribute == attribute.name
+        ),
+        attribute.name,
+    )
+
+
 def _formatted(attribute: Attribute, value: Any, row: Mapping[str, Any]) -> str | None:
-    """Labels as Dataverse formats them for an English (United States) user."""
+    """Labels as Dataverse formats them for an English (United States) user.
+
+    A lookup's label is the name of the record it refers to, with the annotations "Select columns using OData"
+    (learn.microsoft.com/power-apps/developer/data-platform/webapi/query/select-columns, sections "Formatted values"
+    and "Lookup property data") shows for `Prefer: odata.include-annotations="*"`: `_x_value@OData.Community.
+    Display.V1.FormattedValue` (the name), `…@Microsoft.Dynamics.CRM.associatednavigationproperty` and
+    `…@Microsoft.Dynamics.CRM.lookuplogicalname`. The name comes from the page's own statement (db/record_reads.py
+    LABEL_SOURCES, joined), never a query per row."""
+    if attribute.kind is Kind.LOOKUP and attribute.label is not None:
+        name = row.get(attribute.label)
+        return None if name is None else str(name)
     if attribute.options:
         option = attribute.option_stored(str(value))
         return None if option is None else option.label

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import unquote
@@ -213,8 +213,8 @@ def _collection(ctx: Context, entity: Entity, call: Call) -> Answer:
     if entity.record_kind == "":
         return _in_memory_collection(ctx, entity, call, prefer)
     request = collection_request(entity, call.params, prefer)
-    page = query_records(ctx.uow, request.query)
     formatted = prefer.annotations is not None
+    page = query_records(ctx.uow, replace(request.query, labels=formatted))
     body: dict[str, Any] = {"@odata.context": ctx.links.context(_context_name(entity, request.select))}
     if page.total is not None:
         body["@odata.count"] = page.total
@@ -271,7 +271,12 @@ def _one(ctx: Context, entity: Entity, record_id: Any, call: Call) -> Answer:
         code = currencies.code_of(record_id)
         row = None if code is None else currencies.currency_record(code)
     else:
-        row = read_record(ctx.uow, entity.record_kind, record_id)  # type: ignore[arg-type]
+        row = read_record(
+            ctx.uow,
+            entity.record_kind,  # type: ignore[arg-type]
+            record_id,
+            labels=prefer.annotations is not None,
+        )
     if row is None:
         raise NotFound(entity.logical_name, record_id)
     tag = etag(row)
