@@ -98,7 +98,8 @@ def script(*, close_date: date, first: int, per_client: int) -> str:
                 f"SELECT state FROM opportunities WHERE id = {opp} FOR UPDATE;",
                 "\\if :k % 2 = 1",
                 f"UPDATE quotes SET state = 'closed', status_reason = 'lost', closed_on = '{d}', "
-                f"version = version + 1, updated_at = now() WHERE opportunity_id = {opp} AND state IN ('active', 'draft');",
+                f"version = version + 1, updated_at = now() WHERE opportunity_id = {opp} "
+                "AND state IN ('active', 'draft');",
                 f"UPDATE opportunities SET state = 'lost', status_reason = 'out_sold', actual_revenue = 0, "
                 f"actual_close_date = '{d}', version = version + 3, updated_at = now() WHERE id = {opp};",
                 f"INSERT INTO opportunity_closes VALUES (gen_random_uuid(), {opp}, 'lost', 'out_sold', '{d}', 0, "
