@@ -105,8 +105,15 @@ def test_the_close_dialog_marks_what_the_policy_requires_and_the_server_still_re
     after_htmx(page, lambda: box.locator('button[name="confirm"][value="close"]').click())
 
     expect(box.get_by_role("alert")).to_be_visible()
-    expect(box.locator("#close-competitor-error")).to_be_visible()
-    expect(box.locator("#close-description-error")).to_be_visible()
+    expect(box.locator("#close-competitor-error")).to_have_text(
+        look.say(
+            "Choose the competitor: the close policy requires it when out-sold.",
+            "請選擇競爭對手：敗給對手時，關閉政策規定必填。",  # noqa: RUF001
+        )
+    )
+    expect(box.locator("#close-description-error")).to_have_text(
+        look.say("Describe what happened: the close policy requires it.", "請描述經過：關閉政策規定必填。"),  # noqa: RUF001
+    )
     expect(box.locator("#close-competitor")).to_have_attribute("aria-invalid", "true")
     assert policy.reread(opportunity)["state"] == "open"
     box.locator("#close-competitor").select_option(rival["id"])

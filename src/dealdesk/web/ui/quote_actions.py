@@ -360,7 +360,8 @@ def win_quote(
             result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=_expected(form.version))
     except DomainError as error:
         quote = quotes.get_quote(uow, quote_id)
-        return _win_dialog(view, uow, opportunity_id, quote, form, form_problem(view.language, error))
+        problem = form_problem(view.language, error, form.model_dump())
+        return _win_dialog(view, uow, opportunity_id, quote, form, problem)
     if result.close is not None:
         message = view.gettext(
             "Quote %(number)s won: project contract created and the opportunity closed as won.",
