@@ -5,13 +5,14 @@ refuses a close without them. In English and Hong Kong Chinese, at desktop and p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Look
-from tests.browser.pages import after_htmx, choose_outcome, dialog, open_close_dialog, open_opportunity
+from tests.browser.pages import after_htmx, choose_outcome, dialog, open_close_dialog, open_opportunity, screenshot
 from tests.browser.seeding import Desk
 
 POLICY = "/api/settings/close-policy"
@@ -72,7 +73,7 @@ def test_a_sales_person_sees_the_policy_but_cannot_change_it(sales_page: Page, l
 
 
 def test_the_close_dialog_marks_what_the_policy_requires_and_the_server_still_refuses(
-    any_page: Page, look: Look, policy: Desk
+    any_page: Page, look: Look, policy: Desk, screenshots: Path
 ) -> None:
     page = any_page
     _set(
@@ -101,6 +102,7 @@ def test_the_close_dialog_marks_what_the_policy_requires_and_the_server_still_re
     expect(box.locator('label[for="close-competitor"] .required-mark')).to_be_visible()
     expect(box.locator("#close-status")).to_have_value("out_sold")
     assert page.evaluate(FITS)
+    screenshot(page, screenshots, f"close-dialog-policy-{look.language[:2]}-{'phone' if look.phone else 'desktop'}")
 
     after_htmx(page, lambda: box.locator('button[name="confirm"][value="close"]').click())
 
