@@ -125,3 +125,27 @@ def test_the_close_dialog_marks_what_the_policy_requires_and_the_server_still_re
     expect(dialog(page)).to_have_count(0)
     [close] = policy.closes_of(opportunity)
     assert (close["status_reason"], close["competitor_id"]) == ("out_sold", rival["id"])
+
+
+def test_the_bulk_close_dialog_marks_what_the_policy_requires_and_says_why_each_deal_was_refused(
+    page: Page, policy: Desk
+) -> None:
+    _set(policy, require_description_when_lost=True)
+    account = policy.account("Bulk policy")
+    deals = [policy.opportunity("Bulk held one", account=account), policy.opportunity("Bulk held two", account=account)]
+
+    page.goto(f"/?account={account['id']}")
+    page.get_by_label("Select every open opportunity on this page").check()
+    page.get_by_role("button", name="Close selected").click()
+    box = dialog(page)
+    expect(box.locator("#bulk-description")).to_have_attribute("required", "")
+    expect(box.locator('label[for="bulk-description"] .required-mark')).to_be_visible()
+    expect(box.locator("#bulk-reason")).not_to_have_attribute("required", "")
+    box.get_by_label("Status reason").select_option(label="Canceled")
+    box.get_by_role("button", name="Close 2 opportunities").click()
+
+    expect(box.locator(".bulk-summary")).to_have_text("0 closed, 2 refused.")
+    expect(box.locator(".bulk-result.refused .why")).to_have_text(
+        ["Describe what happened: the close policy requires it."] * 2
+    )
+    assert [policy.reread(deal)["state"] for deal in deals] == ["open", "open"]

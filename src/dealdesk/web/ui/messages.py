@@ -132,6 +132,14 @@ def field_errors(lang: Language, error: ValidationFailed, values: Mapping[str, s
     }
 
 
+def row_refusal(lang: Language, error: DomainError, values: Mapping[str, str] | None = None) -> str:
+    """Why one row of a bulk close was refused, where no field is there to mark: an input fault (the close policy's
+    required fields among them) says what each field needs; any other refusal is its sentence."""
+    if isinstance(error, ValidationFailed):
+        return " ".join(field_errors(lang, error, values).values())
+    return refusal(lang, error)
+
+
 @dataclass(frozen=True)
 class FormProblem:
     """What a form shows when its change was refused: a sentence on top, and messages next to fields."""
