@@ -80,6 +80,7 @@ def test_every_page_fits_the_screen_in_every_language_and_width(
         (f"/accounts/{account['id']}/edit", "rename-account"),
         ("/settings/competitors", "competitors"),
         ("/settings/close-reasons", "close-reasons"),
+        ("/settings/close-policy", "close-policy"),
         ("/password", "password"),
         ("/reports/win-loss", "win-loss"),
         ("/moving", "import-export"),

@@ -169,6 +169,22 @@ def test_the_invariants_migration_goes_down_to_the_0005_schema_and_up_again_to_h
     assert differences(schema_of(migrated), at_head) == []
 
 
+def test_the_close_policy_migration_goes_down_to_the_0009_schema_and_up_again_to_head(
+    new_database: EngineFactory,
+) -> None:
+    at_0009 = new_database()
+    upgrade(at_0009, "0009")
+    migrated = new_database()
+    upgrade(migrated)
+    at_head = schema_of(migrated)
+    assert "close_policy" in inspect(migrated).get_table_names()
+
+    command.downgrade(alembic_config(migrated), "0009")
+    assert differences(schema_of(migrated), schema_of(at_0009)) == []
+    upgrade(migrated)
+    assert differences(schema_of(migrated), at_head) == []
+
+
 # ---------------------------------------------------------------------------------------------- the pre-check of 0006
 AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

@@ -122,6 +122,13 @@ def _dataverse_quote(quote: str, status: int) -> Json:
     return {"QuoteClose": {"quoteid@odata.bind": f"/quotes({quote})"}, "Status": status}
 
 
+NO_CLOSE_POLICY: Json = {
+    "require_close_reason": {"won": False, "lost": False},
+    "require_competitor_when_out_sold": False,
+    "require_description_when_lost": False,
+}
+
+
 ENDPOINTS: list[Endpoint] = [
     # catalogue
     Endpoint("POST", "/api/accounts", "create", 201, lambda d: ("", {"name": "Initech"}, None)),
@@ -144,6 +151,9 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "PATCH", "/api/close-reasons/{reason_id}", "manager", 200, lambda d: (d.close_reason(), {"active": False}, None)
     ),
+    # settings
+    Endpoint("GET", "/api/settings/close-policy", "read", 200, lambda d: ("", None, None)),
+    Endpoint("PUT", "/api/settings/close-policy", "manager", 200, lambda d: ("", NO_CLOSE_POLICY, None)),
     # opportunities
     Endpoint(
         "POST",

@@ -21,6 +21,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
@@ -191,7 +192,12 @@ def _explore(run: Run, operation: Any, token: str, records: dict[str, str]) -> N
                 return
             _judge(run, case, response)
 
-        send()
+        try:
+            send()
+        except Unsatisfiable:
+            # An operation that takes nothing (GET /api/settings/close-policy) has no input to get wrong.
+            if mode is not GenerationMode.NEGATIVE:
+                raise
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     func,
     text,
     true,
@@ -430,3 +431,17 @@ rate_limits = Table(
     Column("hits", Integer(), nullable=False),
 )
 """Counters shared by every server process (sign-in attempts per user name and per client address)."""
+
+close_policy = Table(
+    "close_policy",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("require_close_reason_won", Boolean(), nullable=False, server_default=false()),
+    Column("require_close_reason_lost", Boolean(), nullable=False, server_default=false()),
+    Column("require_competitor_when_out_sold", Boolean(), nullable=False, server_default=false()),
+    Column("require_description_when_lost", Boolean(), nullable=False, server_default=false()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+"""The close policy (SPEC §11): at most one row, id 1; without it nothing is required. Every close reads it in its
+own transaction, by primary key."""

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from dealdesk.db.batched_writes import BatchedWrites
+from dealdesk.db.close_policy_store import SqlClosePolicy
 from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION, writer_turns
 from dealdesk.db.failures import retry_later_on_database_failures
@@ -168,6 +169,10 @@ class SqlUnitOfWork:
     @cached_property
     def credentials(self) -> SqlCredentials:
         return SqlCredentials(self._current, self._lone_read)
+
+    @cached_property
+    def close_policy(self) -> SqlClosePolicy:
+        return SqlClosePolicy(self._current)
 
     @cached_property
     def moving(self) -> SqlMoving:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from dealdesk.domain.close_policy import NO_POLICY, ClosePolicy
 from dealdesk.domain.errors import (
     ActiveQuotesBlockClose,
     FieldError,
@@ -78,8 +79,9 @@ class CloseDetails:
     subject: str | None = None
     """A title for the close (Dataverse's `OpportunityClose.subject`); blank means none."""
 
-    def checked(self, *, today: date) -> CloseDetails:
-        """Input rules, reported together: reason fits the outcome, no future date, sane money and text.
+    def checked(self, *, today: date, policy: ClosePolicy = NO_POLICY) -> CloseDetails:
+        """Input rules, reported together: reason fits the outcome, no future date, sane money and text, and
+        whatever the close policy requires.
 
         A won close takes the reason `won` when none is given; a lost one must say canceled or out_sold."""
         errors: list[FieldError] = []
@@ -113,6 +115,18 @@ class CloseDetails:
                 check_money(self.actual_revenue, field="actual_revenue")
             except ValidationFailed as exc:
                 errors.extend(exc.errors)
+        faulty = {error.field for error in errors}
+        errors.extend(
+            fault
+            for fault in policy.missing(
+                outcome=self.outcome,
+                status_reason=status,
+                close_reason_id=self.close_reason_id,
+                competitor_id=self.competitor_id,
+                description=description,
+            )
+            if fault.field not in faulty
+        )
         if errors:
             raise ValidationFailed(errors)
         return replace(self, status_reason=status, description=description, subject=subject)
@@ -169,17 +183,30 @@ class OpportunityClose:
         *,
         changes: dict[str, Any],
         at: datetime,
+        policy: ClosePolicy = NO_POLICY,
     ) -> Change:
-        """Only the standing record's description, competitor and reason detail may be corrected."""
+        """Only the standing record's description, competitor and reason detail may be corrected, and not to
+        empty where the close policy requires a value."""
         if not self.is_standing:
             raise InvalidTransition("This close was ended by a reopen and can no longer be corrected")
         allowed = {"description", "competitor_id", "close_reason_id"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValidationFailed([FieldError(name, "cannot be corrected") for name in sorted(unknown)])
+        description = check_description(changes["description"]) if "description" in changes else self.description
+        policy_faults = policy.missing(
+            outcome=self.outcome,
+            status_reason=self.status_reason,
+            close_reason_id=changes.get("close_reason_id", self.close_reason_id),
+            competitor_id=changes.get("competitor_id", self.competitor_id),
+            description=description,
+            only=changes,
+        )
+        if policy_faults:
+            raise ValidationFailed(policy_faults)
         before = {name: self._audit_value(name) for name in changes}
         if "description" in changes:
-            self.description = check_description(changes["description"])
+            self.description = description
         if "competitor_id" in changes:
             self.competitor_id = changes["competitor_id"]
         if "close_reason_id" in changes:
@@ -575,9 +602,19 @@ class Opportunity:
         today: date,
         at: datetime,
         created_on: date | None = None,
+        policy: ClosePolicy = NO_POLICY,
     ) -> WinResult:
-        """The quote is won, its siblings lost, a draft contract starts. The deal stays open unless asked."""
+        """The quote is won, its siblings lost, a draft contract starts. The deal stays open unless asked; when
+        asked, the close policy applies to that won close, checked before anything changes."""
         check_not_in_future(close_date, today=today)
+        if close_opportunity:
+            policy.check(
+                outcome=Outcome.WON,
+                status_reason=OpportunityStatus.WON,
+                close_reason_id=close_reason_id,
+                competitor_id=competitor_id,
+                description=description,
+            )
         description = check_description(description)
         quote = self.quote(quote_id)
         if not self.is_open:
@@ -634,7 +671,9 @@ class Opportunity:
                 close_reason_id=close_reason_id,
                 description=description,
             )
-            record = self.close(details, close_id=close_id, by=by, today=today, at=at, created_on=created_on).close
+            record = self.close(
+                details, close_id=close_id, by=by, today=today, at=at, created_on=created_on, policy=policy
+            ).close
         return WinResult(quote=quote, opportunity=self, contract=contract, closed_quotes=closed, close=record)
 
     # ----------------------------------------------------------------- closing and reopening
@@ -647,10 +686,12 @@ class Opportunity:
         today: date,
         at: datetime,
         created_on: date | None = None,
+        policy: ClosePolicy = NO_POLICY,
     ) -> CloseResult:
         """Close as won or lost. Refused while any quote is active, unless the same step closes the quotes;
-        drafts do not block (they stay draft). A deal with a won quote can only be won."""
-        details = details.checked(today=today)
+        drafts do not block (they stay draft). A deal with a won quote can only be won. The close policy's required
+        fields are input rules like the others."""
+        details = details.checked(today=today, policy=policy)
         target = self._require(Action.CLOSE_WON if details.outcome is Outcome.WON else Action.CLOSE_LOST)
         if details.outcome is Outcome.LOST and self.won_quote_id is not None:
             raise WonQuoteRequiresWonClose("This opportunity has a won quote: it can only be closed as won")

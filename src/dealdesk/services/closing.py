@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.errors import DomainError, NotFound, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, ClosePreview, CloseResult, Opportunity, OpportunityClose
 from dealdesk.domain.quote import ClosedQuote
@@ -72,10 +73,13 @@ def _close_locked(
     actor: Actor,
     pre: Preconditions,
     references_checked: bool = False,
+    policy: ClosePolicy | None = None,
 ) -> CloseResult:
     actor.require_may_act_on(opportunity.owner_id)
     today = uow.clock.today()
-    details = details.checked(today=today)
+    if policy is None:
+        policy = uow.close_policy.get()  # in the close's transaction: a policy set meanwhile applies at once
+    details = details.checked(today=today, policy=policy)
     if not references_checked:
         check_close_references(
             uow, outcome=details.outcome, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
@@ -88,6 +92,7 @@ def _close_locked(
         today=today,
         at=uow.clock.now(),
         created_on=uow.clock.date_of(opportunity.created_at),
+        policy=policy,
     )
     save(uow, opportunity, actor)
     return result
@@ -134,8 +139,9 @@ def correct_close(
             close_reason_id=changes.get("close_reason_id"),
             competitor_id=changes.get("competitor_id"),
         )
+        policy = uow.close_policy.get()
         guards.check(uow, pre, current_version=opportunity.version)
-        change = record.correct(changes=changes, at=uow.clock.now())
+        change = record.correct(changes=changes, at=uow.clock.now(), policy=policy)
         uow.closes.save(record)
         uow.audit.record([change], by=actor.id, at=record.updated_at, opportunity_id=record.opportunity_id)
         return record
@@ -290,13 +296,20 @@ def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, 
         references_checked = True
     except ValidationFailed:
         references_checked = False
+    policy = uow.close_policy.get()  # once per batch, in the batch's transaction
     for opportunity_id in ids:
         try:
             opportunity = locked.get(opportunity_id)
             if opportunity is None:
                 raise NotFound("opportunity", opportunity_id)
             _close_locked(
-                uow, opportunity, details, actor=actor, pre=NO_PRECONDITIONS, references_checked=references_checked
+                uow,
+                opportunity,
+                details,
+                actor=actor,
+                pre=NO_PRECONDITIONS,
+                references_checked=references_checked,
+                policy=policy,
             )
             rows[opportunity_id] = BulkRow(opportunity_id, ok=True)
         except DomainError as error:

@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID, uuid4
 
+from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.errors import DomainError, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, Opportunity
 from dealdesk.domain.quote import MAX_LINE_DESCRIPTION, QuoteLine, check_lines
@@ -533,7 +534,16 @@ class _ClosePlan:
 class CloseImport(_GroupedImport):
     """An opportunity's close records, oldest first: each is a close, and one ended by a reopen is then a reopen,
     so the close rule holds for each (no active quote; a deal with a won quote is only won) and the last record
-    without `reopened_at` is the deal's standing close (SPEC §6, I1 to I3)."""
+    without `reopened_at` is the deal's standing close (SPEC §6, I1 to I3). Each is held to the close policy like a
+    close made today (SPEC §11): a row that leaves out what it requires is reported at that column."""
+
+    _policy: ClosePolicy | None = None
+
+    def policy(self) -> ClosePolicy:
+        """Read once per import, in its transaction."""
+        if self._policy is None:
+            self._policy = self.run.uow.close_policy.get()
+        return self._policy
 
     def group(self, ref: str, rows: list[SourceRow]) -> None:
         run = self.run
@@ -713,6 +723,7 @@ class CloseImport(_GroupedImport):
                 today=run.today,
                 at=plan.closed_at or run.now,
                 created_on=run.uow.clock.date_of(opportunity.created_at),
+                policy=self.policy(),
             )
         except DomainError as error:
             run.refused(line, error, columns=_CLOSE_FIELDS, column="outcome")

@@ -10,6 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.opportunity import Opportunity, OpportunityClose
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract
@@ -343,6 +344,14 @@ class MovingStore(Protocol):
         ...
 
 
+class ClosePolicyStore(Protocol):
+    def get(self) -> ClosePolicy:
+        """The close policy in force (nothing required when none was ever set)."""
+        ...
+
+    def save(self, policy: ClosePolicy, *, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def opportunities(self) -> OpportunityRepository: ...
@@ -379,6 +388,9 @@ class UnitOfWork(Protocol):
 
     @property
     def records(self) -> RecordQueries: ...
+
+    @property
+    def close_policy(self) -> ClosePolicyStore: ...
 
     @property
     def clock(self) -> Clock: ...

@@ -8,10 +8,11 @@ from datetime import date
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.close_policy import NO_POLICY
 from dealdesk.domain.errors import NotFound, PreconditionFailed
 from dealdesk.domain.opportunity import Opportunity, WinResult
 from dealdesk.domain.quote import Quote, QuoteLine, check_quote_name
-from dealdesk.domain.states import Outcome, QuoteStatus
+from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import check_not_in_future
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
@@ -169,6 +170,15 @@ def win_quote(
         today = uow.clock.today()
         if details.close_date is not None:
             check_not_in_future(details.close_date, today=today)
+        policy = uow.close_policy.get() if details.close_opportunity else NO_POLICY  # only a close needs it
+        if details.close_opportunity:  # an input fault: refused before the preconditions (SPEC §7's order)
+            policy.check(
+                outcome=Outcome.WON,
+                status_reason=OpportunityStatus.WON,
+                close_reason_id=details.close_reason_id,
+                competitor_id=details.competitor_id,
+                description=details.description,
+            )
         guards.check(uow, pre, current_version=quote.version)
         if details.opportunity_version is not None and details.opportunity_version != opportunity.version:
             raise PreconditionFailed("The opportunity changed since you last saw it")
@@ -185,6 +195,7 @@ def win_quote(
             today=today,
             at=uow.clock.now(),
             created_on=uow.clock.date_of(opportunity.created_at),
+            policy=policy,
         )
         save(uow, opportunity, actor)
         return guards.remember(uow, pre, result)

@@ -20,6 +20,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.services import auth, reads
 from dealdesk.web import api_docs, metrics, operations, problems, ui
 from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quotes, records, reports
+from dealdesk.web.api import settings as settings_api
 from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
 from dealdesk.web.limits import BodySizeLimit
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quotes.router,
         records.router,
         reports.router,
+        settings_api.router,
     ):
         app.include_router(router, prefix="/api")
     app.include_router(dataverse.router, prefix="/api")

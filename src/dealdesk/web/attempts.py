@@ -22,6 +22,7 @@ ATTEMPTS: dict[tuple[str, str], tuple[Attempt, str | None]] = {
     ("PATCH", "/close-reasons/{reason_id}"): (Attempt.MANAGE, None),
     ("POST", "/opportunities/bulk-close"): (Attempt.MANAGE, None),
     ("PATCH", "/closes/{close_id}"): (Attempt.MANAGE, None),
+    ("PUT", "/settings/close-policy"): (Attempt.MANAGE, None),
     ("PATCH", "/opportunities/{opportunity_id}"): (Attempt.ACT_ON_OPPORTUNITY, "opportunity_id"),
     ("POST", "/opportunities/{opportunity_id}/quotes"): (Attempt.ACT_ON_OPPORTUNITY, "opportunity_id"),
     ("POST", "/opportunities/{opportunity_id}/close-quotes"): (Attempt.ACT_ON_OPPORTUNITY, "opportunity_id"),

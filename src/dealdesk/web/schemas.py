@@ -123,6 +123,19 @@ class CloseReasonPatch(In):
     active: StrictBool | None = None
 
 
+class RequireCloseReason(In):
+    won: StrictBool
+    lost: StrictBool
+
+
+class ClosePolicyDoc(In):
+    """The close policy (SPEC §11): every field is required on PUT and answered on GET."""
+
+    require_close_reason: RequireCloseReason
+    require_competitor_when_out_sold: StrictBool
+    require_description_when_lost: StrictBool
+
+
 class CloseReasonOut(Out):
     id: UUID
     outcome: Outcome
@@ -239,6 +252,7 @@ class WinIn(In):
     close_date: DateIn | None = None
     description: Description | None = None
     competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
     close_opportunity: StrictBool = False
 
 

@@ -101,6 +101,7 @@ def win_quote(
         close_date=body.close_date,
         description=body.description,
         competitor_id=body.competitor_id,
+        close_reason_id=body.close_reason_id,
         close_opportunity=body.close_opportunity,
     )
     pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.win_result)

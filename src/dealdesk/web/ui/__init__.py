@@ -15,6 +15,7 @@ from dealdesk.web.ui import (
     accounts,
     catalogue_pages,
     close_dialog,
+    close_policy_page,
     contract_page,
     language,
     moving,
@@ -48,6 +49,7 @@ for pages in (
     moving,
     accounts,
     catalogue_pages,
+    close_policy_page,
     password,
     contract_page,
 ):

@@ -19,11 +19,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails, ClosePreview, Opportunity
 from dealdesk.domain.states import CLOSE_STATUSES, OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import ZERO
-from dealdesk.services import closing, opportunities, quotes
+from dealdesk.services import close_policy, closing, opportunities, quotes
 from dealdesk.services.guards import Preconditions
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import UowDep
@@ -67,6 +68,9 @@ class CloseForm(BaseModel):
     """The opportunity version of the preview the person saw."""
     confirm: str = ""
     """The button pressed: close, close_quotes:<reason> or win:<quote id>:<quote version>."""
+    switching: str = ""
+    """What a re-render of the fields was asked for: `outcome` (start from its defaults) or `status` (keep what
+    was entered, for the fields the close policy requires with that status reason)."""
 
     def chosen_outcome(self) -> Outcome:
         return Outcome.LOST if self.outcome == Outcome.LOST.value else Outcome.WON
@@ -96,11 +100,13 @@ class CloseForm(BaseModel):
         read = FieldReader()
         close_date = read.day("close_date", self.close_date, required=True)
         competitor_id = read.reference("competitor_id", self.competitor_id)
+        close_reason_id = read.reference("close_reason_id", self.close_reason_id)
         read.check()
         return quotes.WinDetails(
             close_date=close_date,
             description=optional_text(self.description),
             competitor_id=competitor_id,
+            close_reason_id=close_reason_id,
             close_opportunity=True,
             opportunity_version=version_shown(self.version),
         )
@@ -117,6 +123,23 @@ class CloseDialog:
     close_reasons: list[choices.Choice]
     competitors: list[choices.Choice]
     today: date
+    policy: ClosePolicy
+
+    @property
+    def required(self) -> frozenset[str]:
+        """The fields the close policy requires of this close, as far as the form says yet (the competitor only
+        once the status reason is out-sold)."""
+        if self.mode is CloseMode.WIN_QUOTE:
+            status: OpportunityStatus | None = OpportunityStatus.WON
+        else:
+            chosen = {s.value: s for s in self.statuses}
+            status = chosen.get(self.form.status_reason) or (self.statuses[0] if len(self.statuses) == 1 else None)
+        return frozenset(self.policy.required_fields(self.outcome, status))
+
+    @property
+    def status_changes_requirements(self) -> bool:
+        """Whether choosing another status reason changes what is required (then the fields are drawn again)."""
+        return self.policy.require_competitor_when_out_sold and self.outcome is Outcome.LOST
 
     @property
     def mode(self) -> CloseMode:
@@ -164,6 +187,7 @@ def _dialog(uow: UnitOfWork, opportunity_id: UUID, form: CloseForm) -> CloseDial
         close_reasons=choices.close_reasons(uow, outcome),
         competitors=choices.competitors(uow),
         today=today,
+        policy=close_policy.get_close_policy(uow),
     )
 
 
@@ -187,8 +211,10 @@ def _render(view: PageView, template: str, dialog: CloseDialog, problem: FormPro
 
 @router.get("/opportunities/{opportunity_id}/close", response_class=HTMLResponse)
 def close_dialog(opportunity_id: UUID, form: Annotated[CloseForm, Query()], view: View, uow: UowDep) -> HTMLResponse:
-    """Opening the dialog, and switching its outcome: the outcome's own defaults and a fresh preview."""
-    return _render(view, "dialogs/close.html", _with_defaults(_dialog(uow, opportunity_id, form)))
+    """Opening the dialog, and switching its outcome: the outcome's own defaults and a fresh preview. Switching
+    the status reason keeps what was entered and marks what the close policy requires with it."""
+    dialog = _dialog(uow, opportunity_id, form)
+    return _render(view, "dialogs/close.html", dialog if form.switching == "status" else _with_defaults(dialog))
 
 
 @router.post("/opportunities/{opportunity_id}/close", response_class=HTMLResponse)

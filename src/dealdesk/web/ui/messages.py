@@ -81,6 +81,17 @@ def field_message(lang: Language, field: str) -> str:
     return messages.get(field, lang.gettext("Check this value."))
 
 
+_POLICY_FIELDS = frozenset({"close_reason_id", "competitor_id", "description"})
+
+
+def _policy_message(lang: Language, field: str) -> str:
+    if field == "close_reason_id":
+        return lang.gettext("Choose a reason detail: the close policy requires one.")
+    if field == "competitor_id":
+        return lang.gettext("Choose the competitor: the close policy requires it when out-sold.")
+    return lang.gettext("Describe what happened: the close policy requires it.")
+
+
 _NAME_LIMITS = {"name": 300}
 _MONEY = frozenset({"estimated_revenue", "actual_revenue"})
 _DECIMALS = re.compile(r"\.\d{3,}$")
@@ -90,6 +101,8 @@ def value_message(lang: Language, field: str, value: str) -> str | None:
     """What is wrong with the value the person typed, when the value itself shows it: blank where something is
     needed, too long, too many decimals, too large. None when the field's general message says it best."""
     text = value.strip()
+    if not text and field in _POLICY_FIELDS:  # optional otherwise: blank fails only where the close policy requires it
+        return _policy_message(lang, field)
     if field in ("name", "reason") and not text:
         return lang.gettext("Enter a name.") if field == "name" else lang.gettext("Say why it is reopened.")
     if field in _NAME_LIMITS and len(text) > _NAME_LIMITS[field]:
@@ -117,6 +130,14 @@ def field_errors(lang: Language, error: ValidationFailed, values: Mapping[str, s
         or field_message(lang, e.field)
         for e in error.errors
     }
+
+
+def row_refusal(lang: Language, error: DomainError, values: Mapping[str, str] | None = None) -> str:
+    """Why one row of a bulk close was refused, where no field is there to mark: an input fault (the close policy's
+    required fields among them) says what each field needs; any other refusal is its sentence."""
+    if isinstance(error, ValidationFailed):
+        return " ".join(field_errors(lang, error, values).values())
+    return refusal(lang, error)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import CLOSE_STATUSES, OpportunityState, OpportunityStatus, Outcome, QuoteStatus, Role
-from dealdesk.services import auth, closing, views
+from dealdesk.services import auth, close_policy, closing, views
 from dealdesk.services.ports import OpportunityFilter, UnitOfWork
 from dealdesk.services.views import OpportunityListQuery, OpportunitySort
 from dealdesk.web.deps import UowDep
@@ -196,10 +196,17 @@ def _bulk_dialog(view: PageView, uow: UnitOfWork, form: BulkForm, problem: FormP
         "statuses": statuses,
         "close_reasons": choices.close_reasons(uow, outcome),
         "competitors": choices.competitors(uow),
+        "required": close_policy.get_close_policy(uow).required_fields(
+            outcome, statuses[0] if len(statuses) == 1 else _chosen_status(form.status_reason)
+        ),
         "today": today,
         "problem": problem,
     }
     return view.render("dialogs/bulk_close.html", context, status=problem.status if problem else 200)
+
+
+def _chosen_status(text: str) -> OpportunityStatus | None:
+    return OpportunityStatus(text) if text in {s.value for s in OpportunityStatus} else None
 
 
 def _is_uuid(text: str) -> bool:
@@ -230,7 +237,7 @@ def bulk_close(form: Annotated[BulkForm, Form()], view: View, uow: UowDep, actor
             id=row.id,
             name=names.get(row.id, str(row.id)),
             ok=row.ok,
-            message=messages.refusal(view.language, row.error) if row.error is not None else None,
+            message=messages.row_refusal(view.language, row.error, form.model_dump()) if row.error else None,
         )
         for row in result.results
     ]

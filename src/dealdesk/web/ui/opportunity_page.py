@@ -313,6 +313,7 @@ def correct_close(
             with versions_read(form.version):
                 closing.correct_close(uow, close_id, changes, actor=actor, pre=pre)
     except DomainError as error:
-        return _correction_dialog(view, uow, opportunity_id, close_id, form, form_problem(view.language, error))
+        problem = form_problem(view.language, error, form.model_dump())
+        return _correction_dialog(view, uow, opportunity_id, close_id, form, problem)
     toast = Toast(view.gettext("Close record corrected.") if changes else view.gettext("Nothing was changed."))
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast], after_dialog=True)

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import DomainError, ValidationFailed
 from dealdesk.domain.quote import Quote, QuoteLine
-from dealdesk.domain.states import QuoteStatus
-from dealdesk.services import opportunities, quotes
+from dealdesk.domain.states import Outcome, QuoteStatus
+from dealdesk.services import close_policy, opportunities, quotes
 from dealdesk.services.guards import Preconditions
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import UowDep
@@ -303,6 +303,7 @@ def close_quote(
 class WinQuoteForm(BaseModel):
     close_date: str = ""
     competitor_id: str = ""
+    close_reason_id: str = ""
     description: str = ""
     close_opportunity: str = ""
     version: str = ""
@@ -321,6 +322,8 @@ def _win_dialog(
         "quote": quote,
         "form": form,
         "competitors": choices.competitors(uow),
+        "close_reasons": choices.close_reasons(uow, Outcome.WON),
+        "reason_required": close_policy.get_close_policy(uow).require_close_reason_won,
         "today": uow.clock.today(),
         "currency": opportunities.get_opportunity(uow, opportunity_id).currency,
     }
@@ -348,6 +351,7 @@ def win_quote(
         details = quotes.WinDetails(
             close_date=read.day("close_date", form.close_date),
             competitor_id=read.reference("competitor_id", form.competitor_id),
+            close_reason_id=read.reference("close_reason_id", form.close_reason_id),
             description=optional_text(form.description),
             close_opportunity=bool(form.close_opportunity),
         )
@@ -356,7 +360,8 @@ def win_quote(
             result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=_expected(form.version))
     except DomainError as error:
         quote = quotes.get_quote(uow, quote_id)
-        return _win_dialog(view, uow, opportunity_id, quote, form, form_problem(view.language, error))
+        problem = form_problem(view.language, error, form.model_dump())
+        return _win_dialog(view, uow, opportunity_id, quote, form, problem)
     if result.close is not None:
         message = view.gettext(
             "Quote %(number)s won: project contract created and the opportunity closed as won.",

@@ -7,7 +7,7 @@ the LIKE prefix into a range of the index whatever the database's collation. Pos
 goes through dealdesk's own Unicode lower-casing function, which an index on SQLite's `lower()` would not serve.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
