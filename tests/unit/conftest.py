@@ -86,7 +86,7 @@ class Deals:
         self, opportunity: Opportunity, *, lines: Sequence[QuoteLine] | None = None, name: str = "Implementation"
     ) -> Quote:
         quote = self.draft(opportunity, lines=lines, name=name)
-        return opportunity.activate_quote(quote.id, at=self.now())
+        return opportunity.activate_quote(quote.id, today=self.today, at=self.now())
 
     def closed(self, opportunity: Opportunity, *, reason: QuoteStatus = QuoteStatus.LOST) -> Quote:
         quote = self.draft(opportunity)
