@@ -29,11 +29,14 @@ def quotes(items: Sequence[Quote], next_cursor: str | None, today: date) -> s.Qu
     return s.QuoteList(items=[quote(q, today) for q in items], next_cursor=next_cursor)
 
 
-def reopened(opportunity: Opportunity, revived: Quote | None, today: date) -> s.ReopenOut:
+def reopened(opportunity: Opportunity, revived: Quote | None, today: date) -> s.OpportunityOut:
+    """The opportunity, as any reopen answers it; a revive adds `revived_quote`."""
+    if revived is None:
+        return s.OpportunityOut.model_validate(opportunity)
     return s.ReopenOut.model_validate(
         {
             **s.OpportunityOut.model_validate(opportunity).model_dump(),
-            "revived_quote": quote(revived, today) if revived is not None else None,
+            "revived_quote": quote(revived, today),
         }
     )
 

@@ -348,7 +348,7 @@ class ClosedQuotesOut(Out):
 
 
 class ReopenOut(OpportunityOut):
-    """The reopened opportunity; `revived_quote` is the new draft revision when `revive_quote_id` was given."""
+    """The reopened opportunity; `revived_quote` (only when `revive_quote_id` was given) is the new draft revision."""
 
     revived_quote: QuoteOut | None = None
 
