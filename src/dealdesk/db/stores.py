@@ -38,7 +38,7 @@ from dealdesk.services.ports import AuditEntry, IdempotencyRequest, Page, Stored
 ConnectionSource = Callable[[], Connection]
 
 
-def _expired(expired: bool, today: date) -> ColumnElement[bool]:
+def expired_quotes(expired: bool, today: date) -> ColumnElement[bool]:
     """The SQL form of `Quote.is_expired(today)`: a draft or active quote valid only until before today."""
     q = t.quotes.c
     condition = and_(q.state.in_(("draft", "active")), q.valid_until.is_not(None), q.valid_until < today)
@@ -87,7 +87,7 @@ class SqlQuotes:
         conn = self._conn()
         query = select(t.quotes).where(t.quotes.c.opportunity_id == opportunity_id)
         if expiry is not None:
-            query = query.where(_expired(*expiry))
+            query = query.where(expired_quotes(*expiry))
         result = page(
             conn,
             query,

@@ -310,6 +310,10 @@ class ViewQueries(Protocol):
         """How many active quotes each opportunity has (those without any are left out)."""
         ...
 
+    def expired_quote_counts(self, ids: Sequence[UUID], today: date) -> dict[UUID, int]:
+        """How many draft or active quotes of each deal are past their `valid_until` on `today`."""
+        ...
+
 
 class MovingStore(Protocol):
     """Bulk reads and writes of CSV export and import (services/exporting.py, services/importing.py).

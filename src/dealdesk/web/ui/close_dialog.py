@@ -67,6 +67,8 @@ class CloseForm(BaseModel):
     """The opportunity version of the preview the person saw."""
     confirm: str = ""
     """The button pressed: close, close_quotes:<reason> or win:<quote id>:<quote version>."""
+    accept_expired: str = ""
+    """Set when the person confirmed winning a quote past its valid-until date."""
 
     def chosen_outcome(self) -> Outcome:
         return Outcome.LOST if self.outcome == Outcome.LOST.value else Outcome.WON
@@ -103,6 +105,7 @@ class CloseForm(BaseModel):
             competitor_id=competitor_id,
             close_opportunity=True,
             opportunity_version=version_shown(self.version),
+            accept_expired=bool(self.accept_expired),
         )
 
 

@@ -305,6 +305,7 @@ class WinQuoteForm(BaseModel):
     competitor_id: str = ""
     description: str = ""
     close_opportunity: str = ""
+    accept_expired: str = ""
     version: str = ""
 
 
@@ -350,6 +351,7 @@ def win_quote(
             competitor_id=read.reference("competitor_id", form.competitor_id),
             description=optional_text(form.description),
             close_opportunity=bool(form.close_opportunity),
+            accept_expired=bool(form.accept_expired),
         )
         read.check()
         with versions_read(form.version):
