@@ -255,4 +255,3 @@ def test_revive_quote_id_must_be_a_uuid(api: TestClient, desk: Desk) -> None:
     assert_invalid(
         api.post(f"/api/opportunities/{opportunity['id']}/reopen", json={"revive_quote_id": "Q-1"}), "revive_quote_id"
     )
-

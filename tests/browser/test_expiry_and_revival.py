@@ -81,9 +81,7 @@ def test_expired_quotes_are_marked_and_winning_one_asks_for_confirmation(
     assert desk.get(f"/api/quotes/{expired['id']}")["state"] == "won"
 
 
-def test_reopening_a_lost_deal_can_start_a_new_revision_of_a_lost_quote(
-    any_page: Page, look: Look, desk: Desk
-) -> None:
+def test_reopening_a_lost_deal_can_start_a_new_revision_of_a_lost_quote(any_page: Page, look: Look, desk: Desk) -> None:
     page = any_page
     opportunity = desk.opportunity("Customer came back")
     offer = desk.active_quote(opportunity, "First offer")

@@ -24,7 +24,7 @@ def _expire(engine: Engine, settings: Settings, quote_id: str) -> None:
 def test_an_expired_quote_cannot_be_won_through_dataverse(
     api: TestClient, engine: Engine, settings: Settings, action: str
 ) -> None:
-    opportunity, [quote] = _deal(api)
+    _opportunity, [quote] = _deal(api)
     _expire(engine, settings, quote["id"])
 
     if action == "WinQuote":

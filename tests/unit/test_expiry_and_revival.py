@@ -65,10 +65,7 @@ def test_an_active_quote_expires_without_changing_state(deals: Deals) -> None:
 @pytest.mark.parametrize("end", ["won", "lost", "canceled"])
 def test_a_won_or_closed_quote_stays_what_it_is_and_is_never_expired(deals: Deals, end: str) -> None:
     opportunity = deals.opportunity()
-    if end == "won":
-        quote = deals.won(opportunity)
-    else:
-        quote = deals.closed(opportunity, reason=QuoteStatus(end))
+    quote = deals.won(opportunity) if end == "won" else deals.closed(opportunity, reason=QuoteStatus(end))
     later = date(2030, 1, 1)
     assert quote.valid_until is not None and quote.valid_until < later
 

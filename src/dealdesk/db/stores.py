@@ -43,6 +43,8 @@ def expired_quotes(expired: bool, today: date) -> ColumnElement[bool]:
     q = t.quotes.c
     condition = and_(q.state.in_(("draft", "active")), q.valid_until.is_not(None), q.valid_until < today)
     return condition if expired else not_(condition)
+
+
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 

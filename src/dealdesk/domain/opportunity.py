@@ -212,7 +212,9 @@ class WinResult:
     close: OpportunityClose | None
 
 
-def _checked_reopen(status_reason: OpportunityStatus | None, reason: str | None) -> tuple[OpportunityStatus, str | None]:
+def _checked_reopen(
+    status_reason: OpportunityStatus | None, reason: str | None
+) -> tuple[OpportunityStatus, str | None]:
     status = status_reason or OpportunityStatus.IN_PROGRESS
     if status not in REOPEN_STATUSES:
         raise ValidationFailed.field("status_reason", "must be in_progress or on_hold")

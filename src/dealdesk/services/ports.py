@@ -115,6 +115,7 @@ class QuoteRepository(Protocol):
     ) -> Page[Quote]:
         """`expiry` (expired?, today) keeps the quotes that are, or are not, expired on that day."""
         ...
+
     def next_number(self) -> str:
         """A fresh human-readable quote number, e.g. Q-00042."""
         ...
