@@ -4,6 +4,7 @@ a 390 px phone."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from uuid import UUID
 
 from playwright.sync_api import Page, expect
@@ -11,7 +12,7 @@ from sqlalchemy import create_engine, update
 
 from dealdesk.db import tables as t
 from tests.browser.conftest import Look, Server
-from tests.browser.pages import after_htmx, dialog, htmx_idle, open_opportunity, untranslated
+from tests.browser.pages import after_htmx, dialog, htmx_idle, open_opportunity, screenshot, untranslated
 from tests.browser.seeding import Desk, Json, business_today, line
 
 
@@ -27,7 +28,7 @@ def _valid_until_yesterday(server: Server, quote: Json) -> None:
 
 
 def test_expired_quotes_are_marked_and_winning_one_asks_for_confirmation(
-    any_page: Page, look: Look, desk: Desk, server: Server
+    any_page: Page, look: Look, desk: Desk, server: Server, screenshots: Path
 ) -> None:
     page = any_page
     opportunity = desk.opportunity("Late answer")
@@ -49,6 +50,7 @@ def test_expired_quotes_are_marked_and_winning_one_asks_for_confirmation(
     draft_row = page.locator(f"[data-quote='{draft['number']}-0']")
     expect(expired_row.locator(".badge-expired")).to_have_text(expired_word)
     expect(draft_row.locator(".badge-expired")).to_have_text(expired_word)
+    screenshot(page, screenshots, f"{look.language}-{look.viewport['width']}-expired-quotes")
     if look.chinese:
         assert untranslated(page) == [], untranslated(page)
 
@@ -69,6 +71,7 @@ def test_expired_quotes_are_marked_and_winning_one_asks_for_confirmation(
     expired_row.get_by_role("button", name=look.say("Win", "設為成交"), exact=True).click()
     box = dialog(page)
     expect(box.locator(".expired-quotes")).to_contain_text(expired_word)
+    screenshot(page, screenshots, f"{look.language}-{look.viewport['width']}-win-expired")
     with page.expect_response(lambda r: r.url.endswith("/win") and r.request.method == "POST"):
         box.get_by_role("button", name=look.say("Win quote", "將報價設為成交")).click()
     htmx_idle(page)
@@ -81,7 +84,9 @@ def test_expired_quotes_are_marked_and_winning_one_asks_for_confirmation(
     assert desk.get(f"/api/quotes/{expired['id']}")["state"] == "won"
 
 
-def test_reopening_a_lost_deal_can_start_a_new_revision_of_a_lost_quote(any_page: Page, look: Look, desk: Desk) -> None:
+def test_reopening_a_lost_deal_can_start_a_new_revision_of_a_lost_quote(
+    any_page: Page, look: Look, desk: Desk, screenshots: Path
+) -> None:
     page = any_page
     opportunity = desk.opportunity("Customer came back")
     offer = desk.active_quote(opportunity, "First offer")
@@ -96,6 +101,7 @@ def test_reopening_a_lost_deal_can_start_a_new_revision_of_a_lost_quote(any_page
     expect(box.get_by_role("radio", name=look.say("Keep the quotes as they are", "保留報價現狀"))).to_be_checked()
     choice.check()
     box.locator("#reopen-reason").fill("New budget")
+    screenshot(page, screenshots, f"{look.language}-{look.viewport['width']}-reopen-revive")
     if look.chinese:
         assert untranslated(page) == [], untranslated(page)
     box.get_by_role("button", name=look.say("Reopen", "重新開啟"), exact=True).click()
