@@ -12,7 +12,15 @@ from sqlalchemy import create_engine, update
 
 from dealdesk.db import tables as t
 from tests.browser.conftest import Look, Server
-from tests.browser.pages import after_htmx, dialog, htmx_idle, open_opportunity, screenshot, untranslated
+from tests.browser.pages import (
+    after_htmx,
+    dialog,
+    htmx_idle,
+    open_close_dialog,
+    open_opportunity,
+    screenshot,
+    untranslated,
+)
 from tests.browser.seeding import Desk, Json, business_today, line
 
 
@@ -113,3 +121,27 @@ def test_reopening_a_lost_deal_can_start_a_new_revision_of_a_lost_quote(
     assert desk.reread(opportunity)["state"] == "open"
     states = {(q["revision"], q["state"]) for q in desk.quotes_of(opportunity)}
     assert states == {(0, "closed"), (1, "draft")}
+
+
+def test_the_close_dialog_wins_an_expired_quote_only_when_it_is_confirmed(
+    page: Page, desk: Desk, server: Server
+) -> None:
+    opportunity = desk.opportunity("Signed late")
+    quote = desk.active_quote(opportunity, "Accepted late")
+    _valid_until_yesterday(server, quote)
+    open_opportunity(page, opportunity)
+
+    box = open_close_dialog(page)
+    expect(box.locator(".active-quotes .badge-expired")).to_have_text("Expired")
+    win = box.get_by_role("button", name=f"Win quote {quote['number']} and close as won")
+    with page.expect_response(lambda r: r.url.endswith("/close") and r.request.method == "POST") as answer:
+        win.click()
+    htmx_idle(page)
+    assert answer.value.status == 409
+    expect(dialog(page).get_by_role("alert")).to_contain_text("The quote has expired")
+    assert desk.reread(opportunity)["state"] == "open"
+
+    dialog(page).get_by_role("checkbox", name="Win an expired quote anyway").check()
+    dialog(page).get_by_role("button", name=f"Win quote {quote['number']} and close as won").click()
+    expect(dialog(page)).to_have_count(0)
+    assert desk.reread(opportunity)["state"] == "won"
