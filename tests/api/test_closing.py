@@ -244,7 +244,7 @@ def test_the_close_preview_shows_blocking_quotes_drafts_and_the_etag(api: TestCl
 
     assert response.status_code == 200
     preview = response.json()
-    assert set(preview) == {"can_close", "blocking_quotes", "draft_quotes", "won_quote", "etag"}
+    assert set(preview) == {"can_close", "blocking_quotes", "draft_quotes", "won_quote", "expired_quotes", "etag"}
     assert preview["can_close"] is False
     assert [q["id"] for q in preview["blocking_quotes"]] == [active["id"]]
     assert {"id", "number", "revision", "name"} <= set(preview["blocking_quotes"][0])

@@ -27,6 +27,7 @@ QUOTE_FIELDS = {
     "lines",
     "total_amount",
     "valid_until",
+    "expired",
     "closed_on",
     "close_description",
     "version",

@@ -147,6 +147,8 @@ EXPECTED_REFUSALS: list[tuple[str, str, int]] = [
     # A one-click quote action on the deal's page that a rule refuses (a quote without lines cannot be activated)
     # answers with the refusal's status and a toast saying why.
     ("POST", r"/opportunities/[0-9a-f-]{36}/quotes/[0-9a-f-]{36}/(activate|revise|copy)", 409),
+    # Winning an expired quote without confirming it is refused with the Win dialog saying why (SPEC §11).
+    ("POST", r"/opportunities/[0-9a-f-]{36}/quotes/[0-9a-f-]{36}/win", 409),
     # A duplicate competitor name is refused with 409.
     ("POST", r"/settings/competitors(/[0-9a-f-]{36})?", 409),
     # Signing in with a wrong password answers 401 with the form again.

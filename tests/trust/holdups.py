@@ -53,7 +53,7 @@ def open_deals(database: Database, count: int, *, with_active_quote: bool = Fals
                     valid_until=None,
                     at=at,
                 )
-                deal.activate_quote(quote.id, at=at)
+                deal.activate_quote(quote.id, today=at.date(), at=at)
             save(uow, deal, seller)
             ids.append(deal.id)
     return ids

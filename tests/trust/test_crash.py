@@ -75,7 +75,7 @@ def _seed(database: Database) -> list[UUID]:
                         valid_until=None,
                         at=at,
                     )
-                    deal.activate_quote(quote.id, at=at)
+                    deal.activate_quote(quote.id, today=at.date(), at=at)
                 if i % WITH_DRAFT_QUOTE == 0:
                     deal.add_quote(
                         quote_id=uuid4(),

@@ -86,7 +86,7 @@ class Deals:
         self, opportunity: Opportunity, *, lines: Sequence[QuoteLine] | None = None, name: str = "Implementation"
     ) -> Quote:
         quote = self.draft(opportunity, lines=lines, name=name)
-        return opportunity.activate_quote(quote.id, at=self.now())
+        return opportunity.activate_quote(quote.id, today=self.today, at=self.now())
 
     def closed(self, opportunity: Opportunity, *, reason: QuoteStatus = QuoteStatus.LOST) -> Quote:
         quote = self.draft(opportunity)
@@ -107,6 +107,7 @@ class Deals:
         close_date: date | None = None,
         description: str | None = None,
         competitor_id: UUID | None = None,
+        accept_expired: bool = False,
     ) -> WinResult:
         return opportunity.win_quote(
             quote.id,
@@ -119,6 +120,7 @@ class Deals:
             by=self.user_id,
             today=self.today,
             at=self.now(),
+            accept_expired=accept_expired,
         )
 
     def revise(self, opportunity: Opportunity, quote: Quote) -> Quote:
@@ -165,6 +167,11 @@ class Deals:
         self, opportunity: Opportunity, *, status_reason: OpportunityStatus | None = None, reason: str | None = None
     ) -> OpportunityClose:
         return opportunity.reopen(status_reason=status_reason, reason=reason, by=self.user_id, at=self.now())
+
+    def reopen_and_revive(self, opportunity: Opportunity, quote: Quote) -> Quote:
+        return opportunity.reopen_and_revive(
+            quote.id, new_quote_id=self.new_id(), status_reason=None, reason=None, by=self.user_id, at=self.now()
+        )
 
     # ---------------------------------------- comparing
     @staticmethod

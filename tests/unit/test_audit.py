@@ -39,7 +39,7 @@ def test_adding_editing_and_activating_a_quote_are_recorded(deals: Deals) -> Non
 
     quote = deals.draft(opportunity, name="First")
     opportunity.edit_quote(quote.id, name="Second", at=deals.now())
-    opportunity.activate_quote(quote.id, at=deals.now())
+    opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     create, edit, activate = opportunity.changes
     assert _summary(opportunity.changes) == [
@@ -178,7 +178,7 @@ def test_a_refused_request_records_nothing(deals: Deals, attempt: str) -> None:
 
     with pytest.raises(DomainError):
         if attempt == "activate empty":
-            opportunity.activate_quote(empty.id, at=deals.now())
+            opportunity.activate_quote(empty.id, today=deals.today, at=deals.now())
         elif attempt == "close lost with won quote":
             deals.close_lost(opportunity)
         elif attempt == "reopen open":

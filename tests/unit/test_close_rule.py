@@ -47,7 +47,7 @@ def test_an_active_quote_blocks_closing_and_is_named(deals: Deals, outcome: Outc
 def test_a_blocking_revision_is_named_with_its_revision(deals: Deals) -> None:
     opportunity = deals.opportunity()
     revision = deals.revise(opportunity, deals.active(opportunity))
-    opportunity.activate_quote(revision.id, at=deals.now())
+    opportunity.activate_quote(revision.id, today=deals.today, at=deals.now())
 
     with pytest.raises(ActiveQuotesBlockClose) as refused:
         deals.close_won(opportunity)
@@ -179,7 +179,7 @@ def test_close_all_quotes_closes_every_active_and_draft_quote_and_then_the_deal_
     ]
     assert closed.status_reason is QuoteStatus.CANCELED
     assert opportunity.is_open
-    assert opportunity.preview_close().can_close
+    assert opportunity.preview_close(today=deals.today).can_close
     deals.close_lost(opportunity)
     assert opportunity.state is OpportunityState.LOST
 
@@ -500,7 +500,7 @@ def test_the_close_preview_shows_blocking_quotes_drafts_the_won_quote_and_the_ve
     draft = deals.draft(opportunity)
     active = deals.active(opportunity)
 
-    preview = opportunity.preview_close()
+    preview = opportunity.preview_close(today=deals.today)
 
     assert not preview.can_close
     assert preview.blocking_quotes == (active,)
@@ -513,7 +513,7 @@ def test_the_close_preview_of_a_deal_with_a_won_quote_can_close(deals: Deals) ->
     opportunity = deals.opportunity()
     won = deals.won(opportunity)
 
-    preview = opportunity.preview_close()
+    preview = opportunity.preview_close(today=deals.today)
 
     assert preview.can_close
     assert preview.won_quote is won
@@ -524,7 +524,7 @@ def test_the_close_preview_of_a_closed_deal_cannot_close(deals: Deals) -> None:
     opportunity = deals.opportunity()
     deals.close_won(opportunity)
 
-    assert not opportunity.preview_close().can_close
+    assert not opportunity.preview_close(today=deals.today).can_close
 
 
 # ---------------------------------------- reopen

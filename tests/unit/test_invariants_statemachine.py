@@ -201,7 +201,7 @@ class DealMachine(RuleBasedStateMachine):
 
     def _activate(self, which: int, quote_id: UUID) -> None:
         opportunity = self.opportunities[which]
-        quote = self._attempt(opportunity, lambda: opportunity.activate_quote(quote_id, at=self._now()))
+        quote = self._attempt(opportunity, lambda: opportunity.activate_quote(quote_id, today=TODAY, at=self._now()))
         if quote is not None:
             assert quote.line_count >= 1
             assert quote.total_amount >= 0

@@ -142,7 +142,7 @@ def test_activating_a_draft_makes_it_active_and_open(deals: Deals) -> None:
     opportunity = deals.opportunity()
     quote = deals.draft(opportunity)
 
-    opportunity.activate_quote(quote.id, at=deals.now())
+    opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     assert (quote.state, quote.status_reason) == (QuoteState.ACTIVE, QuoteStatus.OPEN)
 
@@ -153,7 +153,7 @@ def test_activating_a_quote_without_lines_is_quote_has_no_lines(deals: Deals) ->
     before = deals.snapshot(opportunity)
 
     with pytest.raises(DomainError) as refused:
-        opportunity.activate_quote(quote.id, at=deals.now())
+        opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     assert refused.value.code == "quote_has_no_lines"
     assert deals.snapshot(opportunity) == before
@@ -165,7 +165,7 @@ def test_activating_a_quote_with_a_negative_total_is_quote_total_negative(deals:
     before = deals.snapshot(opportunity)
 
     with pytest.raises(DomainError) as refused:
-        opportunity.activate_quote(quote.id, at=deals.now())
+        opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     assert refused.value.code == "quote_total_negative"
     assert deals.snapshot(opportunity) == before
@@ -175,7 +175,7 @@ def test_a_quote_totalling_zero_can_be_activated(deals: Deals) -> None:
     opportunity = deals.opportunity()
     quote = deals.draft(opportunity, lines=[deals.line("Build", "1", "100.00"), deals.line("Discount", "1", "-100.00")])
 
-    opportunity.activate_quote(quote.id, at=deals.now())
+    opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     assert quote.state is QuoteState.ACTIVE
 
@@ -190,7 +190,7 @@ def test_once_a_quote_is_won_no_other_quote_can_be_activated(deals: Deals, other
     before = deals.snapshot(opportunity)
 
     with pytest.raises(DomainError) as refused:
-        opportunity.activate_quote(draft.id, at=deals.now())
+        opportunity.activate_quote(draft.id, today=deals.today, at=deals.now())
 
     assert refused.value.code == "won_quote_exists"  # checked before the quote's own state
     assert deals.snapshot(opportunity) == before
@@ -218,7 +218,7 @@ def test_won_quote_exists_survives_a_reopen(deals: Deals) -> None:
     draft = deals.draft(opportunity)
 
     with pytest.raises(DomainError) as refused:
-        opportunity.activate_quote(draft.id, at=deals.now())
+        opportunity.activate_quote(draft.id, today=deals.today, at=deals.now())
 
     assert refused.value.code == "won_quote_exists"
 
@@ -227,7 +227,7 @@ def test_an_unknown_quote_is_not_found(deals: Deals) -> None:
     opportunity = deals.opportunity()
 
     with pytest.raises(DomainError) as refused:
-        opportunity.activate_quote(deals.new_id(), at=deals.now())
+        opportunity.activate_quote(deals.new_id(), today=deals.today, at=deals.now())
 
     assert refused.value.code == "not_found"
 
@@ -386,7 +386,7 @@ def test_revising_a_revision_counts_on(deals: Deals) -> None:
     opportunity = deals.opportunity()
     first = deals.active(opportunity)
     second = deals.revise(opportunity, first)
-    opportunity.activate_quote(second.id, at=deals.now())
+    opportunity.activate_quote(second.id, today=deals.today, at=deals.now())
 
     third = deals.revise(opportunity, second)
 
@@ -531,7 +531,7 @@ QuoteChange = Callable[["Deals", Opportunity, Quote], object]
 QUOTE_CHANGES: dict[str, tuple[str, QuoteChange]] = {
     "add": ("draft", lambda deals, opp, quote: deals.draft(opp)),
     "edit": ("draft", lambda deals, opp, quote: opp.edit_quote(quote.id, name="New name", at=deals.now())),
-    "activate": ("draft", lambda deals, opp, quote: opp.activate_quote(quote.id, at=deals.now())),
+    "activate": ("draft", lambda deals, opp, quote: opp.activate_quote(quote.id, today=deals.today, at=deals.now())),
     "close": (
         "active",
         lambda deals, opp, quote: opp.close_quote(
@@ -570,7 +570,7 @@ def test_a_quote_change_bumps_the_quote_version_too(deals: Deals) -> None:
     assert quote.version == 1
 
     opportunity.edit_quote(quote.id, name="New name", at=deals.now())
-    opportunity.activate_quote(quote.id, at=deals.now())
+    opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     assert quote.version == 3
 
@@ -581,7 +581,7 @@ def test_a_refused_quote_change_does_not_bump_the_version(deals: Deals) -> None:
     version = opportunity.version
 
     with pytest.raises(DomainError):
-        opportunity.activate_quote(quote.id, at=deals.now())
+        opportunity.activate_quote(quote.id, today=deals.today, at=deals.now())
 
     assert (opportunity.version, quote.version) == (version, 1)
 

@@ -135,7 +135,7 @@ QuoteDriver = Callable[["Deals", Opportunity, Quote], object]
 
 QUOTE_DRIVERS: dict[Action, QuoteDriver] = {
     Action.EDIT_QUOTE: lambda deals, opp, quote: opp.edit_quote(quote.id, name="Renamed", at=deals.now()),
-    Action.ACTIVATE: lambda deals, opp, quote: opp.activate_quote(quote.id, at=deals.now()),
+    Action.ACTIVATE: lambda deals, opp, quote: opp.activate_quote(quote.id, today=deals.today, at=deals.now()),
     Action.CLOSE_QUOTE: lambda deals, opp, quote: opp.close_quote(
         quote.id, QuoteStatus.CANCELED, on=deals.today, description=None, at=deals.now()
     ),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +36,15 @@ from dealdesk.domain.users import User
 from dealdesk.services.ports import AuditEntry, IdempotencyRequest, Page, StoredAnswer
 
 ConnectionSource = Callable[[], Connection]
+
+
+def expired_quotes(expired: bool, today: date) -> ColumnElement[bool]:
+    """The SQL form of `Quote.is_expired(today)`: a draft or active quote valid only until before today."""
+    q = t.quotes.c
+    condition = and_(q.state.in_(("draft", "active")), q.valid_until.is_not(None), q.valid_until < today)
+    return condition if expired else not_(condition)
+
+
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
@@ -74,11 +83,16 @@ class SqlQuotes:
             raise NotFound("quote", quote_id)
         return found
 
-    def list_for(self, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[Quote]:
+    def list_for(
+        self, opportunity_id: UUID, *, limit: int, cursor: str | None, expiry: tuple[bool, date] | None = None
+    ) -> Page[Quote]:
         conn = self._conn()
+        query = select(t.quotes).where(t.quotes.c.opportunity_id == opportunity_id)
+        if expiry is not None:
+            query = query.where(expired_quotes(*expiry))
         result = page(
             conn,
-            select(t.quotes).where(t.quotes.c.opportunity_id == opportunity_id),
+            query,
             keys=[(t.quotes.c.number, as_str), (t.quotes.c.revision, as_int)],
             descending=False,
             limit=limit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 from dealdesk.db import tables as t
 from dealdesk.db.mapping import opportunity_from
 from dealdesk.db.opportunity_store import matching
+from dealdesk.db.stores import expired_quotes
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.states import QuoteState
 from dealdesk.services.ports import OpportunityFilter
@@ -93,6 +95,17 @@ class SqlViews:
         query = (
             select(q.opportunity_id, func.count())
             .where(q.opportunity_id.in_(set(ids)), q.state == QuoteState.ACTIVE.value)
+            .group_by(q.opportunity_id)
+        )
+        return {row[0]: row[1] for row in self._conn().execute(query)}
+
+    def expired_quote_counts(self, ids: Sequence[UUID], today: date) -> dict[UUID, int]:
+        if not ids:
+            return {}
+        q = t.quotes.c
+        query = (
+            select(q.opportunity_id, func.count())
+            .where(q.opportunity_id.in_(set(ids)), expired_quotes(True, today))
             .group_by(q.opportunity_id)
         )
         return {row[0]: row[1] for row in self._conn().execute(query)}

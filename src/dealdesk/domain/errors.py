@@ -118,6 +118,13 @@ class QuoteTotalNegative(DomainError):
     title = "Quote total is negative"
 
 
+class QuoteExpired(DomainError):
+    """The quote's `valid_until` is before today: move it first (or, to win it anyway, accept it as expired)."""
+
+    code = "quote_expired"
+    title = "Quote has expired"
+
+
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
     title = "Precondition failed"

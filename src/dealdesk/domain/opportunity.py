@@ -19,6 +19,7 @@ from dealdesk.domain.errors import (
     InvalidTransition,
     NotFound,
     OpportunityNotOpen,
+    QuoteExpired,
     QuoteHasNoLines,
     QuoteTotalNegative,
     ValidationFailed,
@@ -229,6 +230,8 @@ class ClosePreview:
     draft_quotes: tuple[Quote, ...]
     won_quote: Quote | None
     version: int
+    expired_quotes: tuple[Quote, ...] = ()
+    """Draft and active quotes whose `valid_until` is before today: the dialog warns about them."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,15 @@ class WinResult:
     contract: Contract
     closed_quotes: tuple[ClosedQuote, ...]
     close: OpportunityClose | None
+
+
+def _checked_reopen(
+    status_reason: OpportunityStatus | None, reason: str | None
+) -> tuple[OpportunityStatus, str | None]:
+    status = status_reason or OpportunityStatus.IN_PROGRESS
+    if status not in REOPEN_STATUSES:
+        raise ValidationFailed.field("status_reason", "must be in_progress or on_hold")
+    return status, check_description(reason, field="reason")
 
 
 def _checked_field(name: str, value: Any) -> Any:
@@ -384,7 +396,11 @@ class Opportunity:
     def active_quotes(self) -> list[Quote]:
         return [q for q in self.quotes if q.state is QuoteState.ACTIVE]
 
-    def preview_close(self) -> ClosePreview:
+    def expired_quotes(self, today: date) -> list[Quote]:
+        """Draft and active quotes past their `valid_until` (SPEC §11), in number and revision order."""
+        return sorted((q for q in self.quotes if q.is_expired(today)), key=lambda q: (q.number, q.revision))
+
+    def preview_close(self, *, today: date) -> ClosePreview:
         blocking = tuple(self.active_quotes())
         return ClosePreview(
             can_close=self.is_open and not blocking,
@@ -392,6 +408,7 @@ class Opportunity:
             draft_quotes=tuple(q for q in self.quotes if q.state is QuoteState.DRAFT),
             won_quote=self.won_quote,
             version=self.version,
+            expired_quotes=tuple(self.expired_quotes(today)),
         )
 
     # ----------------------------------------------------------------- rule helpers
@@ -412,6 +429,16 @@ class Opportunity:
     def _require_no_won_quote(self) -> None:
         if self.won_quote_id is not None:
             raise WonQuoteExists("This opportunity already has a won quote")
+
+    @staticmethod
+    def _require_not_expired(quote: Quote, today: date, *, accepted: bool = False) -> None:
+        if quote.is_expired(today) and not accepted:
+            assert quote.valid_until is not None
+            raise QuoteExpired(
+                f"Quote {quote.number} rev {quote.revision} expired: it was valid until "
+                f"{quote.valid_until.isoformat()}. Move valid_until first"
+                + ("" if quote.state is QuoteState.DRAFT else ", or win it with accept_expired")
+            )
 
     def _touch(self, at: datetime) -> None:
         """Any change to the deal or one of its quotes bumps the version, so an ETag notices it."""
@@ -495,8 +522,9 @@ class Opportunity:
         self._quote_changed(quote, "edit", before, at)
         return quote
 
-    def activate_quote(self, quote_id: UUID, *, at: datetime) -> Quote:
-        """A draft becomes active (sent to the customer) while the deal is open and nothing was won yet."""
+    def activate_quote(self, quote_id: UUID, *, today: date, at: datetime) -> Quote:
+        """A draft becomes active (sent to the customer) while the deal is open and nothing was won yet, and
+        while it is still valid (an expired draft needs a later `valid_until` first)."""
         quote = self.quote(quote_id)
         if not self.is_open:
             raise OpportunityNotOpen(f"Opportunity is {self.state.value}: its quotes cannot change")
@@ -506,6 +534,7 @@ class Opportunity:
             raise QuoteHasNoLines(f"Quote {quote.number} has no lines: add at least one before activating")
         if quote.total_amount < ZERO:
             raise QuoteTotalNegative(f"Quote {quote.number} totals {quote.total_amount:.2f}: it must not be negative")
+        self._require_not_expired(quote, today)
         before = quote.audit_state()
         quote.activate(at)
         self._quote_changed(quote, "activate", before, at)
@@ -541,8 +570,21 @@ class Opportunity:
         before = quote.audit_state()
         quote.mark_revised(on=today, at=at)
         self._quote_changed(quote, "revise", before, at)
-        revision = 1 + max(q.revision for q in self.quotes if q.number == quote.number)
-        return self._add_draft_copy(quote, new_quote_id=new_quote_id, number=quote.number, revision=revision, at=at)
+        return self._add_draft_copy(
+            quote, new_quote_id=new_quote_id, number=quote.number, revision=self._next_revision(quote.number), at=at
+        )
+
+    def _next_revision(self, number: str) -> int:
+        return 1 + max(q.revision for q in self.quotes if q.number == number)
+
+    def revivable_quote(self, quote_id: UUID) -> Quote:
+        """The quote a reopen may start again from: a lost or canceled quote of this deal (else 422 on the field)."""
+        found = next((q for q in self.quotes if q.id == quote_id), None)
+        if found is None:
+            raise ValidationFailed.field("revive_quote_id", "must be a quote of this opportunity")
+        if not found.is_revivable:
+            raise ValidationFailed.field("revive_quote_id", "must be a lost or canceled quote")
+        return found
 
     def copy_quote(self, quote_id: UUID, *, new_quote_id: UUID, number: str, at: datetime) -> Quote:
         quote = self.quote(quote_id)
@@ -603,9 +645,11 @@ class Opportunity:
         at: datetime,
         created_on: date | None = None,
         policy: ClosePolicy = NO_POLICY,
+        accept_expired: bool = False,
     ) -> WinResult:
         """The quote is won, its siblings lost, a draft contract starts. The deal stays open unless asked; when
-        asked, the close policy applies to that won close, checked before anything changes."""
+        asked, the close policy applies to that won close, checked before anything changes. An expired quote is
+        won only when the user accepted it as expired (`accept_expired`)."""
         check_not_in_future(close_date, today=today)
         if close_opportunity:
             policy.check(
@@ -621,6 +665,7 @@ class Opportunity:
             raise OpportunityNotOpen(f"Opportunity is {self.state.value}: its quotes cannot change")
         self._require_no_won_quote()
         quote.require(Action.WIN)
+        self._require_not_expired(quote, today, accepted=accept_expired)
         lines = quote.loaded_lines()  # the contract copies them: fail before anything changes
         before = quote.audit_state()
         quote.win(on=close_date, description=description, at=at)
@@ -750,10 +795,7 @@ class Opportunity:
         self, *, status_reason: OpportunityStatus | None, reason: str | None, by: UUID, at: datetime
     ) -> OpportunityClose:
         """Back to open. The standing close record is kept and stamped; quotes and contract stay as they are."""
-        status = status_reason or OpportunityStatus.IN_PROGRESS
-        if status not in REOPEN_STATUSES:
-            raise ValidationFailed.field("status_reason", "must be in_progress or on_hold")
-        reason = check_description(reason, field="reason")
+        status, reason = _checked_reopen(status_reason, reason)
         self._require(Action.REOPEN)
         record = self.standing_close
         if record is None:  # pragma: no cover - invariant I2 guarantees one
@@ -774,3 +816,41 @@ class Opportunity:
         self.changes.append(Change("opportunity", self.id, "reopen", before, {**self._audit_state(), "reason": reason}))
         self._touch(at)
         return record
+
+    def reopen_and_revive(
+        self,
+        revive_quote_id: UUID,
+        *,
+        new_quote_id: UUID,
+        status_reason: OpportunityStatus | None,
+        reason: str | None,
+        by: UUID,
+        at: datetime,
+    ) -> Quote:
+        """Reopen, and in the same step start a new draft revision of a lost or canceled quote (SPEC §11): same
+        number, the highest revision of that number + 1. Not while the deal has a won quote. Answers the draft."""
+        _checked_reopen(status_reason, reason)
+        revived_from = self.revivable_quote(revive_quote_id)
+        revived_from.loaded_lines()  # the new revision copies them: fail before anything changes
+        self._require(Action.REOPEN)
+        self._require_no_won_quote()
+        self.reopen(status_reason=status_reason, reason=reason, by=by, at=at)
+        return self._revive(revived_from, new_quote_id=new_quote_id, at=at)
+
+    def _revive(self, quote: Quote, *, new_quote_id: UUID, at: datetime) -> Quote:
+        """The one way a closed quote gets a new revision: as part of a reopen. The closed quote stays closed."""
+        draft = Quote.new_draft(
+            id=new_quote_id,
+            opportunity_id=self.id,
+            number=quote.number,
+            revision=self._next_revision(quote.number),
+            name=quote.name,
+            lines=quote.loaded_lines(),
+            valid_until=quote.valid_until,
+            at=at,
+        )
+        self.quotes.append(draft)
+        self.changes.append(
+            Change("quote", draft.id, "revive", None, {**draft.audit_view(), "revived_from": str(quote.id)})
+        )
+        return draft

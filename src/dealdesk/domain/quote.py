@@ -145,6 +145,16 @@ class Quote:
         """Draft and active quotes are still in play; won and closed ones are final."""
         return self.state in (QuoteState.DRAFT, QuoteState.ACTIVE)
 
+    def is_expired(self, today: date) -> bool:
+        """Expired: still in play (draft or active) and valid only until a day before `today` (the business time
+        zone's date). Derived, never a state: a won or closed quote stays what it is, whatever its validity."""
+        return self.is_open and self.valid_until is not None and self.valid_until < today
+
+    @property
+    def is_revivable(self) -> bool:
+        """A quote closed as lost or canceled can start a new draft revision when its deal is reopened."""
+        return self.state is QuoteState.CLOSED and self.status_reason in (QuoteStatus.LOST, QuoteStatus.CANCELED)
+
     def loaded_lines(self) -> tuple[QuoteLine, ...]:
         if self.lines is None:
             raise RuntimeError(f"lines of quote {self.id} were not loaded")

@@ -12,7 +12,7 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.errors import DomainError, NotFound, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, ClosePreview, CloseResult, Opportunity, OpportunityClose
-from dealdesk.domain.quote import ClosedQuote
+from dealdesk.domain.quote import ClosedQuote, Quote
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
@@ -26,7 +26,7 @@ BULK_BATCH = 500
 
 def preview_close(uow: UnitOfWork, opportunity_id: UUID) -> ClosePreview:
     with uow.transaction(write=False):
-        return uow.opportunities.get(opportunity_id).preview_close()
+        return uow.opportunities.get(opportunity_id).preview_close(today=uow.clock.today())
 
 
 def close_all_quotes(
@@ -106,14 +106,58 @@ def reopen_opportunity(
     reason: str | None,
     actor: Actor,
     pre: Preconditions = NO_PRECONDITIONS,
+    revive_quote_id: UUID | None = None,
 ) -> Opportunity:
+    """Back to open. With `revive_quote_id` (SPEC §11) a lost or canceled quote also starts a new draft revision,
+    in the same transaction: `reopen_and_revive` answers both."""
+    return reopen_and_revive(
+        uow,
+        opportunity_id,
+        status_reason=status_reason,
+        reason=reason,
+        actor=actor,
+        pre=pre,
+        revive_quote_id=revive_quote_id,
+    ).opportunity
+
+
+@dataclass(frozen=True)
+class Reopened:
+    opportunity: Opportunity
+    revived_quote: Quote | None
+
+
+def reopen_and_revive(
+    uow: UnitOfWork,
+    opportunity_id: UUID,
+    *,
+    status_reason: OpportunityStatus | None,
+    reason: str | None,
+    actor: Actor,
+    pre: Preconditions = NO_PRECONDITIONS,
+    revive_quote_id: UUID | None = None,
+) -> Reopened:
     with uow.transaction():
-        opportunity = uow.opportunities.lock(opportunity_id)
+        lines_of = [revive_quote_id] if revive_quote_id is not None else None
+        opportunity = uow.opportunities.lock(opportunity_id, lines_of=lines_of)
         actor.require_may_act_on(opportunity.owner_id)
+        if revive_quote_id is not None:
+            opportunity.revivable_quote(revive_quote_id)  # 422 before 412 (SPEC §7's order)
         guards.check(uow, pre, current_version=opportunity.version)
-        opportunity.reopen(status_reason=status_reason, reason=reason, by=actor.id, at=uow.clock.now())
+        revived = None
+        if revive_quote_id is None:
+            opportunity.reopen(status_reason=status_reason, reason=reason, by=actor.id, at=uow.clock.now())
+        else:
+            revived = opportunity.reopen_and_revive(
+                revive_quote_id,
+                new_quote_id=uuid4(),
+                status_reason=status_reason,
+                reason=reason,
+                by=actor.id,
+                at=uow.clock.now(),
+            )
         save(uow, opportunity, actor)
-        return opportunity
+        return Reopened(opportunity=opportunity, revived_quote=revived)
 
 
 def list_closes(uow: UnitOfWork, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[OpportunityClose]:

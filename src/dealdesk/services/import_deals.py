@@ -37,6 +37,9 @@ from dealdesk.services.moving import QUOTE_COLUMNS, QUOTE_LINE_COLUMNS, Kind
 MAX_GROUP_ROWS = 10_000
 """An opportunity's rows are replayed together; a group this long is replayed in parts (memory stays flat)."""
 MAX_NUMBER = 20
+AS_RECORDED = date.min
+"""The 'today' a replayed activation is judged by: a file states what already happened, so a quote that was
+sent while it was valid is not refused because its validity has passed since (SPEC §11 expiry)."""
 _DEALDESK_NUMBER = re.compile(r"Q-(\d{1,9})")
 _QUOTE_FIELDS = {
     "name": "name",
@@ -409,7 +412,7 @@ class QuoteImport(_GroupedImport):
                 attempt(plan, "state", close)
         for plan in plans:
             if plan.state in (QuoteState.ACTIVE, QuoteState.WON):
-                attempt(plan, "state", partial(opportunity.activate_quote, plan.id, at=now))
+                attempt(plan, "state", partial(opportunity.activate_quote, plan.id, today=AS_RECORDED, at=now))
         for plan in plans:
             if plan.state is QuoteState.WON:
                 attempt(plan, "state", partial(self._win, opportunity, plan))
@@ -432,7 +435,7 @@ class QuoteImport(_GroupedImport):
         closed, and the new draft gets the lines, name and validity the file gives it."""
         assert previous.closed_on is not None
         at = plan.created_at or self.run.now
-        opportunity.activate_quote(previous.id, at=at)
+        opportunity.activate_quote(previous.id, today=AS_RECORDED, at=at)
         opportunity.revise_quote(previous.id, new_quote_id=plan.id, today=previous.closed_on, at=at)
         opportunity.edit_quote(
             plan.id, name=plan.name, lines=plan.lines, valid_until=plan.valid_until, set_valid_until=True, at=at
@@ -453,6 +456,7 @@ class QuoteImport(_GroupedImport):
             today=self.run.today,
             at=self.run.now,
             created_on=self.run.uow.clock.date_of(opportunity.created_at),
+            accept_expired=True,  # the file says it was won: its validity then is not judged by today
         )
 
     def _check_ends(self, opportunity: Opportunity, plans: list[_QuotePlan]) -> None:

@@ -111,7 +111,12 @@ class QuoteRepository(Protocol):
         ...
 
     def opportunity_id_of(self, quote_id: UUID) -> UUID: ...
-    def list_for(self, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[Quote]: ...
+    def list_for(
+        self, opportunity_id: UUID, *, limit: int, cursor: str | None, expiry: tuple[bool, date] | None = None
+    ) -> Page[Quote]:
+        """`expiry` (expired?, today) keeps the quotes that are, or are not, expired on that day."""
+        ...
+
     def next_number(self) -> str:
         """A fresh human-readable quote number, e.g. Q-00042."""
         ...
@@ -305,6 +310,10 @@ class ViewQueries(Protocol):
 
     def active_quote_counts(self, ids: Sequence[UUID]) -> dict[UUID, int]:
         """How many active quotes each opportunity has (those without any are left out)."""
+        ...
+
+    def expired_quote_counts(self, ids: Sequence[UUID], today: date) -> dict[UUID, int]:
+        """How many draft or active quotes of each deal are past their `valid_until` on `today`."""
         ...
 
 

@@ -97,7 +97,7 @@ def activate_quote(uow: UnitOfWork, quote_id: UUID, *, actor: Actor, pre: Precon
     with uow.transaction():
         opportunity, quote = _lock_quote(uow, quote_id, actor)
         guards.check(uow, pre, current_version=quote.version)
-        opportunity.activate_quote(quote_id, at=uow.clock.now())
+        opportunity.activate_quote(quote_id, today=uow.clock.today(), at=uow.clock.now())
         save(uow, opportunity, actor)
         return quote
 
@@ -156,6 +156,8 @@ class WinDetails:
     """Reason detail for the won close, when `close_opportunity`."""
     opportunity_version: int | None = None
     """The deal's version the user last saw (the Close dialog's preview): checked under the lock."""
+    accept_expired: bool = False
+    """The user confirmed winning a quote whose `valid_until` has passed (SPEC §11)."""
 
 
 def win_quote(
@@ -196,6 +198,7 @@ def win_quote(
             at=uow.clock.now(),
             created_on=uow.clock.date_of(opportunity.created_at),
             policy=policy,
+            accept_expired=details.accept_expired,
         )
         save(uow, opportunity, actor)
         return guards.remember(uow, pre, result)
@@ -206,9 +209,12 @@ def get_quote(uow: UnitOfWork, quote_id: UUID) -> Quote:
         return uow.quotes.get(quote_id)
 
 
-def list_quotes(uow: UnitOfWork, opportunity_id: UUID, *, limit: int, cursor: str | None) -> Page[Quote]:
-    """By number and revision."""
+def list_quotes(
+    uow: UnitOfWork, opportunity_id: UUID, *, limit: int, cursor: str | None, expired: bool | None = None
+) -> Page[Quote]:
+    """By number and revision; `expired` keeps only the quotes that are (or are not) expired today."""
     with uow.transaction(write=False):
         if not uow.opportunities.exists(opportunity_id):
             raise NotFound("opportunity", opportunity_id)
-        return uow.quotes.list_for(opportunity_id, limit=limit, cursor=cursor)
+        expiry = None if expired is None else (expired, uow.clock.today())
+        return uow.quotes.list_for(opportunity_id, limit=limit, cursor=cursor, expiry=expiry)

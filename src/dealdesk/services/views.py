@@ -85,6 +85,8 @@ class OpportunityRow:
     account_name: str
     owner_name: str
     active_quotes: int
+    expired_quotes: int = 0
+    """Draft and active quotes past their `valid_until` today (SPEC §11)."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,14 @@ def list_opportunity_rows(uow: UnitOfWork, query: OpportunityListQuery) -> Oppor
         accounts = uow.views.account_names()
         owners = uow.views.names_of_users([o.owner_id for o in found])
         active = uow.views.active_quote_counts([o.id for o in found])
+        expired = uow.views.expired_quote_counts([o.id for o in found], uow.clock.today())
     rows = [
         OpportunityRow(
             opportunity=o,
             account_name=accounts.get(o.account_id, ""),
             owner_name=owners.get(o.owner_id, ""),
             active_quotes=active.get(o.id, 0),
+            expired_quotes=expired.get(o.id, 0),
         )
         for o in found
     ]

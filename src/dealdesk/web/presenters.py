@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from dealdesk.domain.opportunity import ClosePreview, CloseResult, WinResult
+from dealdesk.domain.opportunity import ClosePreview, CloseResult, Opportunity, WinResult
 from dealdesk.domain.quote import ClosedQuote, Quote
 from dealdesk.services.closing import BulkResult
 from dealdesk.web import schemas as s
@@ -15,8 +16,29 @@ def closed_quotes(closed: Sequence[ClosedQuote]) -> list[s.ClosedQuoteOut]:
     return [s.ClosedQuoteOut.model_validate(c) for c in closed]
 
 
-def quote(q: Quote) -> s.QuoteOut:
-    return s.QuoteOut.model_validate(q)
+def quote(q: Quote, today: date) -> s.QuoteOut:
+    """`today` (the business time zone's date) decides whether the quote is expired."""
+    return s.QuoteOut.model_validate({**_attributes(q), "expired": q.is_expired(today)})
+
+
+def _attributes(q: Quote) -> dict[str, object]:
+    return {name: getattr(q, name) for name in s.QuoteOut.model_fields if name != "expired"}
+
+
+def quotes(items: Sequence[Quote], next_cursor: str | None, today: date) -> s.QuoteList:
+    return s.QuoteList(items=[quote(q, today) for q in items], next_cursor=next_cursor)
+
+
+def reopened(opportunity: Opportunity, revived: Quote | None, today: date) -> s.OpportunityOut:
+    """The opportunity, as any reopen answers it; a revive adds `revived_quote`."""
+    if revived is None:
+        return s.OpportunityOut.model_validate(opportunity)
+    return s.ReopenOut.model_validate(
+        {
+            **s.OpportunityOut.model_validate(opportunity).model_dump(),
+            "revived_quote": quote(revived, today),
+        }
+    )
 
 
 def close_result(result: object) -> s.CloseOut:
@@ -28,10 +50,10 @@ def close_result(result: object) -> s.CloseOut:
     )
 
 
-def win_result(result: object) -> s.WinOut:
+def win_result(result: object, today: date) -> s.WinOut:
     assert isinstance(result, WinResult)
     return s.WinOut(
-        quote=quote(result.quote),
+        quote=quote(result.quote, today),
         opportunity=s.OpportunityOut.model_validate(result.opportunity),
         contract=s.ContractOut.model_validate(result.contract),
         closed_quotes=closed_quotes(result.closed_quotes),
@@ -44,6 +66,7 @@ def preview(p: ClosePreview) -> s.ClosePreviewOut:
         blocking_quotes=[s.QuoteSummary.model_validate(q) for q in p.blocking_quotes],
         draft_quotes=[s.QuoteSummary.model_validate(q) for q in p.draft_quotes],
         won_quote=s.QuoteSummary.model_validate(p.won_quote) if p.won_quote is not None else None,
+        expired_quotes=[s.ExpiredQuoteOut.model_validate(q) for q in p.expired_quotes],
         etag=etag(p.version),
     )
 

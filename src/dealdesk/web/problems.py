@@ -30,6 +30,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "won_quote_exists": 409,
     "quote_has_no_lines": 409,
     "quote_total_negative": 409,
+    "quote_expired": 409,
     "precondition_failed": 412,
     "payload_too_large": 413,
     "rate_limited": 429,

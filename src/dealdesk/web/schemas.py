@@ -223,6 +223,9 @@ class QuoteOut(Out):
     lines: list[LineOut]
     total_amount: Money
     valid_until: date | None
+    expired: bool = Field(
+        description="Draft or active, and `valid_until` is before today (business time zone); not a state (SPEC §11).",
+    )
     closed_on: date | None
     close_description: str | None
     version: int
@@ -254,6 +257,8 @@ class WinIn(In):
     competitor_id: UUID | None = None
     close_reason_id: UUID | None = None
     close_opportunity: StrictBool = False
+    accept_expired: StrictBool = False
+    """Win a quote whose `valid_until` has passed; without it, such a win is `quote_expired` (SPEC §11)."""
 
 
 class ClosedQuoteOut(Out):
@@ -304,6 +309,8 @@ class CloseQuotesIn(In):
 class ReopenIn(In):
     status_reason: Literal[OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD] | None = None
     reason: Description | None = None
+    revive_quote_id: UUID | None = None
+    """A lost or canceled quote of the deal: a new draft revision of it starts in the same transaction."""
 
 
 class ClosePatch(In):
@@ -357,6 +364,12 @@ class ClosedQuotesOut(Out):
     closed_quotes: list[ClosedQuoteOut]
 
 
+class ReopenOut(OpportunityOut):
+    """The reopened opportunity; `revived_quote` (only when `revive_quote_id` was given) is the new draft revision."""
+
+    revived_quote: QuoteOut | None = None
+
+
 class WinOut(Out):
     quote: QuoteOut
     opportunity: OpportunityOut
@@ -364,11 +377,20 @@ class WinOut(Out):
     closed_quotes: list[ClosedQuoteOut]
 
 
+class ExpiredQuoteOut(Out):
+    id: UUID
+    number: str
+    revision: int
+    name: str
+    valid_until: date
+
+
 class ClosePreviewOut(Out):
     can_close: bool
     blocking_quotes: list[QuoteSummary]
     draft_quotes: list[QuoteSummary]
     won_quote: QuoteSummary | None
+    expired_quotes: list[ExpiredQuoteOut] = []
     etag: str
 
 

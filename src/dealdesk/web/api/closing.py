@@ -105,21 +105,25 @@ def close_opportunity(
     return respond_result(pre, result, presenters.close_result, version=result.opportunity.version)
 
 
-@router.post("/opportunities/{opportunity_id}/reopen", response_model=s.OpportunityOut)
+@router.post("/opportunities/{opportunity_id}/reopen", response_model=s.ReopenOut)
 def reopen(
     opportunity_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion, body: s.ReopenIn | None = None
 ) -> Response:
-    """Back to open; the standing close record is kept and stamped with who reopened it and why."""
+    """Back to open; the standing close record is kept and stamped with who reopened it and why.
+    `revive_quote_id` (a lost or canceled quote of the deal) also starts a new draft revision of it, in the same
+    transaction, answered as `revived_quote`; not while the deal has a won quote (`won_quote_exists`)."""
     body = body or s.ReopenIn()
-    reopened = closing.reopen_opportunity(
+    result = closing.reopen_and_revive(
         uow,
         opportunity_id,
         status_reason=body.status_reason,
         reason=body.reason,
         actor=actor,
         pre=Preconditions(expected_version=version),
+        revive_quote_id=body.revive_quote_id,
     )
-    return respond(s.OpportunityOut.model_validate(reopened), version=reopened.version)
+    answer = presenters.reopened(result.opportunity, result.revived_quote, uow.clock.today())
+    return respond(answer, version=result.opportunity.version)
 
 
 @router.get("/opportunities/{opportunity_id}/closes", response_model=s.CloseRecordList)

@@ -88,10 +88,14 @@ def create_quote(
     """A new draft quote with its lines (open opportunities only)."""
     new = quotes.NewQuote(name=body.name, lines=domain_lines(body.lines), valid_until=body.valid_until)
     created = quotes.create_quote(uow, opportunity_id, new, actor=actor, pre=Preconditions(expected_version=version))
-    return respond(presenters.quote(created), status=201, version=created.version)
+    return respond(presenters.quote(created, uow.clock.today()), status=201, version=created.version)
 
 
 @router.get("/opportunities/{opportunity_id}/quotes", response_model=s.QuoteList)
-def list_quotes(opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    """By number and revision."""
-    return respond(s.QuoteList.model_validate(quotes.list_quotes(uow, opportunity_id, limit=limit, cursor=cursor)))
+def list_quotes(
+    opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None, expired: bool | None = None
+) -> Response:
+    """By number and revision. `expired=true` keeps the draft and active quotes whose `valid_until` is before
+    today; `expired=false` the others."""
+    page = quotes.list_quotes(uow, opportunity_id, limit=limit, cursor=cursor, expired=expired)
+    return respond(presenters.quotes(page.items, page.next_cursor, uow.clock.today()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -22,7 +23,7 @@ router = APIRouter(route_class=ExactJsonRoute, tags=["quotes"], responses=PROBLE
 @router.get("/quotes/{quote_id}", response_model=s.QuoteOut)
 def get_quote(quote_id: UUID, uow: UowDep) -> Response:
     found = quotes.get_quote(uow, quote_id)
-    return respond(presenters.quote(found), version=found.version)
+    return respond(presenters.quote(found, uow.clock.today()), version=found.version)
 
 
 @router.patch("/quotes/{quote_id}", response_model=s.QuoteOut)
@@ -38,7 +39,7 @@ def edit_quote(quote_id: UUID, body: s.QuotePatch, uow: UowDep, actor: ActorDep,
     if "name" in given and body.name is None:
         raise ValidationFailed.field("name", "must not be null")
     edited = quotes.edit_quote(uow, quote_id, changes, actor=actor, pre=Preconditions(expected_version=version))
-    return respond(presenters.quote(edited), version=edited.version)
+    return respond(presenters.quote(edited, uow.clock.today()), version=edited.version)
 
 
 @router.delete("/quotes/{quote_id}", status_code=204, response_class=Response)
@@ -49,9 +50,10 @@ def delete_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: Expected
 
 @router.post("/quotes/{quote_id}/activate", response_model=s.QuoteOut)
 def activate_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
-    """Draft to active (sent to the customer): needs at least one line and a total of 0 or more."""
+    """Draft to active (sent to the customer): needs at least one line, a total of 0 or more, and a
+    `valid_until` that has not passed (else `quote_expired`: move it first)."""
     activated = quotes.activate_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
-    return respond(presenters.quote(activated), version=activated.version)
+    return respond(presenters.quote(activated, uow.clock.today()), version=activated.version)
 
 
 @router.post("/quotes/{quote_id}/close", response_model=s.QuoteOut)
@@ -67,21 +69,21 @@ def close_quote(
         actor=actor,
         pre=Preconditions(expected_version=version),
     )
-    return respond(presenters.quote(closed), version=closed.version)
+    return respond(presenters.quote(closed, uow.clock.today()), version=closed.version)
 
 
 @router.post("/quotes/{quote_id}/revise", status_code=201, response_model=s.QuoteOut)
 def revise_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     """The active quote closes as revised; answers the new draft (same number, next revision)."""
     draft = quotes.revise_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
-    return respond(presenters.quote(draft), status=201, version=draft.version)
+    return respond(presenters.quote(draft, uow.clock.today()), status=201, version=draft.version)
 
 
 @router.post("/quotes/{quote_id}/copy", status_code=201, response_model=s.QuoteOut)
 def copy_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     """Answers a new draft with a new number and the same lines."""
     draft = quotes.copy_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
-    return respond(presenters.quote(draft), status=201, version=draft.version)
+    return respond(presenters.quote(draft, uow.clock.today()), status=201, version=draft.version)
 
 
 @router.post("/quotes/{quote_id}/win", response_model=s.WinOut)
@@ -103,10 +105,12 @@ def win_quote(
         competitor_id=body.competitor_id,
         close_reason_id=body.close_reason_id,
         close_opportunity=body.close_opportunity,
+        accept_expired=body.accept_expired,
     )
-    pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.win_result)
+    render = partial(presenters.win_result, today=uow.clock.today())
+    pre = preconditions(request, actor, version=version, key=key, body=body, render=render)
     try:
         result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=pre)
     except Replay as replay:
         return replayed(replay.answer)
-    return respond(presenters.win_result(result))
+    return respond(render(result))

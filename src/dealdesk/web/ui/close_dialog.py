@@ -71,6 +71,8 @@ class CloseForm(BaseModel):
     switching: str = ""
     """What a re-render of the fields was asked for: `outcome` (start from its defaults) or `status` (keep what
     was entered, for the fields the close policy requires with that status reason)."""
+    accept_expired: str = ""
+    """Set when the person confirmed winning a quote past its valid-until date."""
 
     def chosen_outcome(self) -> Outcome:
         return Outcome.LOST if self.outcome == Outcome.LOST.value else Outcome.WON
@@ -109,6 +111,7 @@ class CloseForm(BaseModel):
             close_reason_id=close_reason_id,
             close_opportunity=True,
             opportunity_version=version_shown(self.version),
+            accept_expired=bool(self.accept_expired),
         )
 
 

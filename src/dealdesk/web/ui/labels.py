@@ -81,6 +81,7 @@ def audit_action(lang: Language, action: str, record_type: str = "opportunity") 
             "activate": lang.pgettext("audit action", "Quote activated"),
             "close": lang.pgettext("audit action", "Quote closed"),
             "revise": lang.pgettext("audit action", "Quote revised"),
+            "revive": lang.pgettext("audit action", "Quote revived in a new revision"),
             "win": lang.pgettext("audit action", "Quote won"),
             "delete": lang.pgettext("audit action", "Draft quote deleted"),
         }

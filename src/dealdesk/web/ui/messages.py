@@ -31,6 +31,9 @@ def refusal(lang: Language, error: DomainError) -> str:
         "won_quote_exists": lang.gettext("This opportunity already has a won quote."),
         "quote_has_no_lines": lang.gettext("The quote has no lines: add at least one before activating it."),
         "quote_total_negative": lang.gettext("The quote's total is negative: it must be 0 or more to activate."),
+        "quote_expired": lang.gettext(
+            "The quote has expired: move its valid-until date first. To win it anyway, confirm that it is expired."
+        ),
         "precondition_failed": lang.gettext(
             "Someone changed this opportunity or its quotes while you were looking. Check the current details "
             "and confirm again."
@@ -77,6 +80,7 @@ def field_message(lang: Language, field: str) -> str:
         "repeat_password": lang.gettext("Type the same new password twice."),
         "outcome": lang.gettext("Choose won or lost."),
         "owner_id": lang.gettext("Choose an owner from the list."),
+        "revive_quote_id": lang.gettext("Choose a lost or canceled quote of this opportunity."),
     }
     return messages.get(field, lang.gettext("Check this value."))
 

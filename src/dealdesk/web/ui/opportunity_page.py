@@ -143,6 +143,8 @@ def save_details(
 class ReopenForm(BaseModel):
     status_reason: str = OpportunityStatus.IN_PROGRESS.value
     reason: str = ""
+    revive_quote_id: str = ""
+    """A lost or canceled quote to start a new draft revision of, in the same step (SPEC §11); empty: none."""
     version: str = ""
 
 
@@ -154,7 +156,9 @@ def owner_choices(uow: UnitOfWork) -> list[tuple[UUID, str]]:
 def _reopen_dialog(
     view: PageView, opportunity: Opportunity, form: ReopenForm, problem: FormProblem | None = None
 ) -> HTMLResponse:
-    context = {"opportunity": opportunity, "form": form, "statuses": OPEN_STATUSES}
+    # A deal with a won quote keeps it: no quote of it can start again (won_quote_exists), so none is offered.
+    revivable = [q for q in opportunity.quotes if q.is_revivable] if opportunity.won_quote_id is None else []
+    context = {"opportunity": opportunity, "form": form, "statuses": OPEN_STATUSES, "revivable": revivable}
     return _dialog(view, "dialogs/reopen.html", context, problem)
 
 
@@ -171,22 +175,34 @@ def reopen(
     try:
         read = FieldReader()
         status = read.choice("status_reason", form.status_reason, OpportunityStatus)
+        revive_quote_id = read.reference("revive_quote_id", form.revive_quote_id)
         if not form.reason.strip():  # the history shows why a deal came back; the dialog asks for it
             read.errors.append(FieldError("reason", "is required"))
         read.check()
         with versions_read(form.version):
-            closing.reopen_opportunity(
+            result = closing.reopen_and_revive(
                 uow,
                 opportunity_id,
                 status_reason=status,
                 reason=optional_text(form.reason),
                 actor=actor,
                 pre=Preconditions(expected_version=version_shown(form.version)),
+                revive_quote_id=revive_quote_id,
             )
     except DomainError as error:
         opportunity = opportunities.get_opportunity(uow, opportunity_id)
         return _reopen_dialog(view, opportunity, form, form_problem(view.language, error, form.model_dump()))
-    toast = Toast(view.gettext("Opportunity reopened."))
+    revived = result.revived_quote
+    if revived is None:
+        toast = Toast(view.gettext("Opportunity reopened."))
+    else:
+        toast = Toast(
+            view.gettext(
+                "Opportunity reopened: quote %(number)s revision %(revision)s is a new draft.",
+                number=revived.number,
+                revision=revived.revision,
+            )
+        )
     return render_screen(view, uow, opportunity_id, actor, toasts=[toast], after_dialog=True)
 
 

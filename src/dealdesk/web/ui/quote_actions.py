@@ -306,6 +306,7 @@ class WinQuoteForm(BaseModel):
     close_reason_id: str = ""
     description: str = ""
     close_opportunity: str = ""
+    accept_expired: str = ""
     version: str = ""
 
 
@@ -354,6 +355,7 @@ def win_quote(
             close_reason_id=read.reference("close_reason_id", form.close_reason_id),
             description=optional_text(form.description),
             close_opportunity=bool(form.close_opportunity),
+            accept_expired=bool(form.accept_expired),
         )
         read.check()
         with versions_read(form.version):

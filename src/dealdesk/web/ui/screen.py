@@ -81,6 +81,7 @@ def render_screen(
         "audit": audit_panel(view.language, uow, opportunity_id, currency=screen.opportunity.currency, cursor=None),
         "may_manage": may_manage(actor),
         "may_act": acts,
+        "today": uow.clock.today(),
     }
     template = "opportunity/_screen.html" if view.htmx else "opportunity/page.html"
     return view.render(template, context, toasts=toasts, headers=AFTER_DIALOG if after_dialog else None)
