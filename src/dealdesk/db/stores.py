@@ -486,6 +486,17 @@ class SqlUsers:
     def list(self) -> list[User]:
         return [_user_from(row) for row in self._conn().execute(select(t.users).order_by(t.users.c.name))]
 
+    def page(self, *, limit: int, cursor: str | None) -> Page[User]:
+        return page(
+            self._conn(),
+            select(t.users),
+            keys=[(t.users.c.name, as_str), (t.users.c.id, as_uuid)],
+            descending=False,
+            limit=limit,
+            cursor=cursor,
+            to_item=_user_from,
+        )
+
     def get(self, user_id: UUID) -> User | None:
         row = self._conn().execute(select(t.users).where(t.users.c.id == user_id)).first()
         return _user_from(row) if row is not None else None
