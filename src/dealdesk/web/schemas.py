@@ -107,8 +107,17 @@ class CompetitorIn(In):
     name: Name
 
 
-class CompetitorOut(AccountOut):
-    pass
+class CompetitorPatch(In):
+    name: Name | None = None
+    active: StrictBool | None = None
+
+
+class CompetitorOut(Out):
+    id: UUID
+    name: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class CloseReasonIn(In):
