@@ -116,3 +116,28 @@ def test_the_win_loss_workbook_downloads_with_a_sheet_per_table_in_the_readers_l
     cells = [row[0] for row in sheet.iter_rows(min_row=3) if row[0].value]
     assert [(c.value, c.data_type) for c in cells] == [(f"'=HYPERLINK({desk.tag})", "s")]
     assert isinstance(sheet.cell(row=3, column=3).value, int)
+
+
+def test_an_import_with_a_bad_row_gives_its_reason_in_the_readers_language(
+    any_page: Page, look: Look, desk: Desk
+) -> None:
+    page = any_page
+    page.goto("/moving")
+    page.locator("#import-kind").select_option("accounts")
+    bad = f"external_id,name\n{desk.tag}-1,\n".encode()
+    page.locator("#import-file").set_input_files(
+        files=[{"name": "accounts.csv", "mimeType": "text/csv", "buffer": bad}]
+    )
+
+    page.get_by_role("button", name=look.say("Check and import", "檢查並匯入")).click()
+
+    row = page.locator(".problem-table tbody tr").first
+    expect(row.locator("td").nth(0)).to_have_text("2")
+    expect(row.locator("td").nth(1)).to_have_text("name")
+    expect(row.locator("td").nth(2)).to_have_text(look.say("is required", "必須填寫"))
+    expect(page.locator(".problem-table caption")).to_have_text(
+        look.say(
+            "Line 1 is the header. Column names and values are as in the file.",
+            "第 1 行是標題行。欄位名稱和數值與檔案相同。",
+        )
+    )
