@@ -8,6 +8,7 @@ from tests.api.builders import Desk, assert_invalid, assert_problem, is_timestam
 
 RECORD_FIELDS = {"id", "name", "created_at", "updated_at"}
 CLOSE_REASON_FIELDS = {"id", "outcome", "name", "active", "created_at", "updated_at"}
+COMPETITOR_FIELDS = RECORD_FIELDS | {"active"}
 
 
 def test_creating_an_account_answers_201_with_its_id_name_and_timestamps(api: TestClient) -> None:
@@ -66,8 +67,8 @@ def test_creating_a_competitor_answers_201_and_it_is_listed(api: TestClient) -> 
 
     assert response.status_code == 201
     competitor = response.json()
-    assert set(competitor) == RECORD_FIELDS
-    assert is_uuid(competitor["id"]) and competitor["name"] == "Initech"
+    assert set(competitor) == COMPETITOR_FIELDS
+    assert is_uuid(competitor["id"]) and competitor["name"] == "Initech" and competitor["active"] is True
     listed = api.get("/api/competitors").json()
     assert listed == {"items": [competitor], "next_cursor": None}
 

@@ -139,6 +139,8 @@ EXPECTED_REFUSALS: list[tuple[str, str, int]] = [
     ("POST", r"/bulk-close", 422),
     ("POST", r"/quotes/[0-9a-f-]{36}/.*", 422),
     ("POST", r"/opportunities/[0-9a-f-]{36}/quotes", 422),
+    # An import with a bad row answers 422 with the page listing every problem.
+    ("POST", r"/moving/import", 422),
     # A refused close or quote action (active quotes block it, a won quote exists, someone changed the deal
     # meanwhile) answers 409 or 412 with the dialog saying why.
     ("POST", r"/opportunities/[0-9a-f-]{36}/close", 409),

@@ -3,7 +3,10 @@ Close dialog does not offer Lost when a quote was won, and reopening asks why.""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import io
+
+from openpyxl import load_workbook
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser.conftest import Look
 from tests.browser.pages import dialog, htmx_idle, open_opportunity
@@ -90,3 +93,51 @@ def test_the_win_loss_download_is_tables_in_the_readers_language_with_names_guar
     assert rows[0] == look.say("Summary", "摘要")
     assert any(row.startswith(f"'=HYPERLINK({desk.tag})") for row in rows), rows
     assert look.say("Lost closes by status reason", "按狀態原因劃分的未成交次數") in rows
+
+
+def test_the_win_loss_workbook_downloads_with_a_sheet_per_table_in_the_readers_language(
+    any_page: Page, look: Look, desk: Desk
+) -> None:
+    page = any_page
+    account = desk.account("Workbook Readers")
+    rival = desk.post("/api/competitors", {"name": f"=HYPERLINK({desk.tag})"}, 201)
+    desk.close(desk.opportunity("Lost to a workbook formula", account=account), competitor_id=rival["id"])
+    page.goto(f"/reports/win-loss?account={account['id']}")
+    link = page.locator('a[href^="/reports/win-loss-tables.xlsx"]')
+    expect(link).to_contain_text("XLSX")
+
+    with page.expect_download() as download:
+        link.click()
+
+    assert download.value.suggested_filename.endswith(".xlsx")
+    book = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    assert book.sheetnames[0] == look.say("Summary", "摘要")
+    sheet = book[look.say("Competitors", "競爭對手")]
+    cells = [row[0] for row in sheet.iter_rows(min_row=3) if row[0].value]
+    assert [(c.value, c.data_type) for c in cells] == [(f"'=HYPERLINK({desk.tag})", "s")]
+    assert isinstance(sheet.cell(row=3, column=3).value, int)
+
+
+def test_an_import_with_a_bad_row_gives_its_reason_in_the_readers_language(
+    any_page: Page, look: Look, desk: Desk
+) -> None:
+    page = any_page
+    page.goto("/moving")
+    page.locator("#import-kind").select_option("accounts")
+    bad = f"external_id,name\n{desk.tag}-1,\n".encode()
+    page.locator("#import-file").set_input_files(
+        files=[FilePayload(name="accounts.csv", mimeType="text/csv", buffer=bad)]
+    )
+
+    page.get_by_role("button", name=look.say("Check and import", "檢查並匯入")).click()
+
+    row = page.locator(".problem-table tbody tr").first
+    expect(row.locator("td").nth(0)).to_have_text("2")
+    expect(row.locator("td").nth(1)).to_have_text("name")
+    expect(row.locator("td").nth(2)).to_have_text(look.say("is required", "必須填寫"))
+    expect(page.locator(".problem-table caption")).to_have_text(
+        look.say(
+            "Line 1 is the header. Column names and values are as in the file.",
+            "第 1 行是標題行。欄位名稱和數值與檔案相同。",
+        )
+    )

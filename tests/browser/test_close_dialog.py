@@ -225,3 +225,24 @@ def test_the_dialog_keeps_focus_inside_labels_every_field_and_closes_on_escape(p
     page.keyboard.press("Escape")
     expect(dialog(page)).to_have_count(0)
     expect(opener).to_be_focused()
+
+
+def test_a_deactivated_competitor_stays_on_its_close_and_in_its_correction_but_is_not_offered_elsewhere(
+    page: Page, desk: Desk
+) -> None:
+    rival = desk.competitor("Gone rival")
+    kept = desk.opportunity("Lost to a rival since gone")
+    desk.close(kept, "lost", competitor_id=rival["id"])
+    fresh = desk.opportunity("Still open after the rival went")
+    answer = desk.client.patch(f"/api/competitors/{rival['id']}", json={"active": False})
+    assert answer.status_code == 200, answer.text
+
+    open_opportunity(page, kept)
+    expect(page.locator(".close-record")).to_contain_text(rival["name"])
+    page.locator(".close-record").get_by_role("button", name="Correct").click()
+    expect(dialog(page).get_by_label("Competitor").locator("option:checked")).to_have_text(rival["name"])
+    dialog(page).get_by_role("button", name="Cancel").click()
+
+    open_opportunity(page, fresh)
+    box = open_close_dialog(page)
+    assert rival["name"] not in box.locator("#close-competitor option").all_text_contents()

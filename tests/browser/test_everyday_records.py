@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Look, Server, _context, _guarded, sign_in_context
-from tests.browser.pages import dialog, htmx_idle
+from tests.browser.pages import dialog, htmx_idle, open_close_dialog
 from tests.browser.seeding import Desk
 
 
@@ -132,6 +132,36 @@ def test_a_manager_adds_and_renames_competitors_and_a_duplicate_name_is_refused(
     assert [c["name"] for c in desk.get("/api/competitors?limit=200")["items"] if desk.tag in c["name"]] == [
         desk.named("Rival Systems Ltd")
     ]
+
+
+def test_a_manager_deactivates_a_competitor_which_then_is_not_offered_when_closing_and_activates_it_again(
+    any_page: Page, look: Look, desk: Desk
+) -> None:
+    page = any_page
+    rival = desk.competitor("Former rival")
+    kept = desk.competitor("Current rival")
+    opportunity = desk.opportunity("Closing without the former rival")
+    page.goto("/settings/competitors")
+    row = page.locator(f"#competitor-{rival['id']}").locator("xpath=ancestor::li")
+
+    row.get_by_role("button", name=look.say("Deactivate", "停用"), exact=True).click()
+
+    row = page.locator(f"#competitor-{rival['id']}").locator("xpath=ancestor::li")
+    expect(row.locator(".tag")).to_have_text(look.say("Deactivated", "已停用"))
+    expect(row.get_by_role("button", name=look.say("Activate", "啟用"), exact=True)).to_be_visible()
+    assert not next(c for c in desk.get("/api/competitors?limit=200")["items"] if c["id"] == rival["id"])["active"]
+    page.goto(f"/opportunities/{opportunity['id']}")
+    open_close_dialog(page, look.say("Close opportunity", "關閉商機"))
+    offered = dialog(page).locator("#close-competitor option").all_text_contents()
+    assert kept["name"] in offered and rival["name"] not in offered
+
+    page.goto("/settings/competitors")
+    row = page.locator(f"#competitor-{rival['id']}").locator("xpath=ancestor::li")
+    row.get_by_role("button", name=look.say("Activate", "啟用"), exact=True).click()
+    row = page.locator(f"#competitor-{rival['id']}").locator("xpath=ancestor::li")
+    expect(row.get_by_role("button", name=look.say("Deactivate", "停用"), exact=True)).to_be_visible()
+    expect(row.locator(".tag")).to_have_count(0)
+    assert next(c for c in desk.get("/api/competitors?limit=200")["items"] if c["id"] == rival["id"])["active"]
 
 
 def test_a_manager_adds_renames_retires_and_brings_back_a_close_reason(any_page: Page, look: Look, desk: Desk) -> None:

@@ -20,6 +20,11 @@ from dealdesk.services.import_support import ImportReport
 from dealdesk.services.importing import import_csv
 from dealdesk.services.moving import IMPORT_ORDER, Kind
 from dealdesk.web.app import create_app
+from dealdesk.web.i18n import Languages
+from dealdesk.web.ui.import_reasons import shown_reason
+
+CHINESE = Languages.load().find("zh-Hant-HK")
+"""Every reason an import test provokes must be one the Import / export page can show in Chinese."""
 
 
 def csv_text(header: str, *rows: str) -> str:
@@ -36,7 +41,11 @@ class Mover:
         self.actor = actor
 
     def import_(self, kind: Kind, text: str, *, dry_run: bool = False, actor: Actor | None = None) -> ImportReport:
-        return import_csv(self.uow, kind, io.StringIO(text), actor=actor or self.actor, dry_run=dry_run)
+        report = import_csv(self.uow, kind, io.StringIO(text), actor=actor or self.actor, dry_run=dry_run)
+        assert CHINESE is not None
+        untranslated = [p.reason for p in report.problems if not shown_reason(CHINESE, p.reason).translated]
+        assert not untranslated, f"reasons the Import / export page cannot show in Chinese: {untranslated}"
+        return report
 
     def import_all(self, files: dict[Kind, str]) -> list[ImportReport]:
         return [self.import_(kind, files[kind]) for kind in IMPORT_ORDER]

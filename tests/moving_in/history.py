@@ -34,7 +34,8 @@ def build_history(uow: UnitOfWork, admin: Actor) -> None:
     harbour = catalogue.create_account(uow, name='Harbour "Wharf", Ltd', actor=admin)
     dragon = catalogue.create_account(uow, name="九龍巴士有限公司", actor=admin)
     rival = catalogue.create_competitor(uow, name="Rival Consulting", actor=admin)
-    catalogue.create_competitor(uow, name="Northwind", actor=admin)
+    gone = catalogue.create_competitor(uow, name="Northwind", actor=admin)
+    catalogue.update_competitor(uow, gone.id, catalogue.CompetitorChanges(active=False), actor=admin)
     price = catalogue.create_close_reason(uow, outcome=Outcome.LOST, name="Price too high", active=True, actor=admin)
     fit = catalogue.create_close_reason(uow, outcome=Outcome.WON, name="Best fit", active=True, actor=admin)
 

@@ -89,6 +89,21 @@ def test_the_page_lists_every_bad_row_of_an_upload_and_imports_nothing(browser: 
     assert mover.count(tables.accounts) == 0
 
 
+def test_the_page_gives_each_bad_rows_reason_in_chinese_to_a_chinese_reader(browser: TestClient, mover: Mover) -> None:
+    zh = {"Accept-Language": "zh-HK"}
+    page = browser.get("/moving", headers=zh)
+    upload = {"file": ("accounts.csv", BAD_ACCOUNTS.encode(), "text/csv")}
+
+    answer = browser.post(
+        "/moving/import", data={"kind": "accounts", "csrf_token": _csrf(page.text)}, files=upload, headers=zh
+    )
+
+    assert answer.status_code == 422
+    cells = re.findall(r"<td[^>]*>(?:<code[^>]*>)?(.*?)(?:</code>)?</td>", answer.text)
+    assert cells[:6] == ["2", "name", "必須填寫", "4", "external_id", "已在第 3 行出現"]
+    assert 'lang="en"' not in answer.text.split('class="table problem-table"')[1].split("</table>")[0]
+
+
 def test_the_page_imports_a_good_upload_and_offers_every_kind_for_download(browser: TestClient, mover: Mover) -> None:
     page = browser.get("/moving")
     upload = {"file": ("accounts.csv", (BOM + "external_id,name\nACC-1,九龍巴士\n").encode(), "text/csv")}

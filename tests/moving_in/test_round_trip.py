@@ -48,6 +48,8 @@ def test_an_export_imported_into_an_empty_database_exports_the_same_files(mover:
         assert again[kind] == files[kind], kind
     assert files[Kind.QUOTES].count("\n") == 11, "a header and one row per quote line"
     assert ",lost,canceled," in files[Kind.CLOSES] and "Budget is back" in files[Kind.CLOSES]
+    assert files[Kind.COMPETITORS].splitlines()[0] == "external_id,name,active,created_at"
+    assert ",Northwind,false," in files[Kind.COMPETITORS], "a deactivated competitor moves as deactivated"
 
 
 def test_importing_the_same_files_again_changes_nothing(mover: Mover, admin: Actor) -> None:

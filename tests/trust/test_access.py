@@ -144,6 +144,7 @@ ENDPOINTS: list[Endpoint] = [
         lambda d: (d.competitor(), {"name": _unique("Renamed")}, None),
     ),
     Endpoint("GET", "/api/competitors", "read", 200, lambda d: ("", None, None)),
+    Endpoint("GET", "/api/users", "read", 200, lambda d: ("", None, None)),
     Endpoint(
         "POST", "/api/close-reasons", "manager", 201, lambda d: ("", {"outcome": "won", "name": "Best fit"}, None)
     ),

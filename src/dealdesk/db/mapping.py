@@ -179,7 +179,9 @@ def account_from(row: Row[Any]) -> Account:
 
 def competitor_from(row: Row[Any]) -> Competitor:
     m = row._mapping
-    return Competitor(id=m["id"], name=m["name"], created_at=m["created_at"], updated_at=m["updated_at"])
+    return Competitor(
+        id=m["id"], name=m["name"], created_at=m["created_at"], updated_at=m["updated_at"], active=m["active"]
+    )
 
 
 def close_reason_from(row: Row[Any]) -> CloseReason:

@@ -62,8 +62,10 @@ class SqlMoving:
 
     def export_rows(self, kind: str) -> Iterator[dict[str, Any]]:
         match Kind(kind):
-            case Kind.ACCOUNTS | Kind.COMPETITORS as simple:
-                return self._catalogue(TABLES[simple])
+            case Kind.ACCOUNTS:
+                return self._catalogue(TABLES[Kind.ACCOUNTS])
+            case Kind.COMPETITORS:
+                return self._competitors()
             case Kind.CLOSE_REASONS:
                 return self._close_reasons()
             case Kind.OPPORTUNITIES:
@@ -85,6 +87,19 @@ class SqlMoving:
             yield {
                 "external_id": _ref(row["external_id"], row["id"]),
                 "name": row["name"],
+                "created_at": row["created_at"],
+            }
+
+    def _competitors(self) -> Iterator[dict[str, Any]]:
+        c = t.competitors.c
+        query = select(c.id, c.external_id, c.name, c.active, c.created_at).order_by(
+            c.created_at, _exported_id(t.competitors)
+        )
+        for row in self._stream(query):
+            yield {
+                "external_id": _ref(row["external_id"], row["id"]),
+                "name": row["name"],
+                "active": row["active"],
                 "created_at": row["created_at"],
             }
 

@@ -201,6 +201,7 @@ class SqlCompetitors:
                             "id": competitor.id,
                             "name": competitor.name,
                             "name_key": key,
+                            "active": competitor.active,
                             "created_at": competitor.created_at,
                             "updated_at": competitor.updated_at,
                         }
@@ -213,10 +214,17 @@ class SqlCompetitors:
         query = select(t.competitors.c.id).where(t.competitors.c.id == competitor_id)
         return self._conn().execute(query).first() is not None
 
-    def list(self, *, limit: int, cursor: str | None) -> Page[Competitor]:
+    def find(self, competitor_id: UUID) -> Competitor | None:
+        row = self._conn().execute(select(t.competitors).where(t.competitors.c.id == competitor_id)).first()
+        return competitor_from(row) if row is not None else None
+
+    def list(self, *, active: bool | None = None, limit: int, cursor: str | None) -> Page[Competitor]:
+        query = select(t.competitors)
+        if active is not None:
+            query = query.where(t.competitors.c.active.is_(active))
         return page(
             self._conn(),
-            select(t.competitors),
+            query,
             keys=[(t.competitors.c.name_key, as_str), (t.competitors.c.id, as_uuid)],
             descending=False,
             limit=limit,
@@ -236,7 +244,12 @@ class SqlCompetitors:
         taken = select(t.competitors.c.id).where(t.competitors.c.name_key == key, t.competitors.c.id != competitor.id)
         if conn.execute(taken).first() is not None:
             raise Duplicate(f"A competitor named {competitor.name!r} already exists")
-        values = {"name": competitor.name, "name_key": key, "updated_at": competitor.updated_at}
+        values = {
+            "name": competitor.name,
+            "name_key": key,
+            "active": competitor.active,
+            "updated_at": competitor.updated_at,
+        }
         try:
             with conn.begin_nested():
                 conn.execute(update(t.competitors).where(t.competitors.c.id == competitor.id).values(**values))
@@ -499,6 +512,17 @@ class SqlUsers:
 
     def list(self) -> list[User]:
         return [_user_from(row) for row in self._conn().execute(select(t.users).order_by(t.users.c.name))]
+
+    def page(self, *, limit: int, cursor: str | None) -> Page[User]:
+        return page(
+            self._conn(),
+            select(t.users),
+            keys=[(t.users.c.name, as_str), (t.users.c.id, as_uuid)],
+            descending=False,
+            limit=limit,
+            cursor=cursor,
+            to_item=_user_from,
+        )
 
     def get(self, user_id: UUID) -> User | None:
         row = self._conn().execute(select(t.users).where(t.users.c.id == user_id)).first()

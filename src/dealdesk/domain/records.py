@@ -23,10 +23,18 @@ class Account:
 
 @dataclass(eq=False)
 class Competitor:
+    """Whom a deal was lost to (or won against). A deactivated one stays on past closes but is no longer chosen."""
+
     id: UUID
     name: str
     created_at: datetime
     updated_at: datetime
+    active: bool = True
+
+    def require_usable(self, *, field: str = "competitor_id") -> None:
+        """Only an active competitor may be named on a close."""
+        if not self.active:
+            raise ValidationFailed.field(field, "this competitor is no longer active")
 
 
 @dataclass(eq=False)

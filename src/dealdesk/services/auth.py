@@ -21,7 +21,7 @@ from dealdesk.domain.errors import NotFound, RateLimited, Unauthenticated, UserD
 from dealdesk.domain.records import Change
 from dealdesk.domain.states import Role
 from dealdesk.domain.users import User, check_password, check_user_name
-from dealdesk.services.ports import Session, UnitOfWork
+from dealdesk.services.ports import Page, Session, UnitOfWork
 
 SYSTEM = UUID(int=0)
 """Who acts in audit entries for administration done on the server itself (the CLI)."""
@@ -102,6 +102,12 @@ def _existing(uow: UnitOfWork, name: str) -> User:
 def list_users(uow: UnitOfWork) -> Sequence[User]:
     with uow.transaction(write=False):
         return uow.users.list()
+
+
+def users_page(uow: UnitOfWork, *, limit: int, cursor: str | None) -> Page[User]:
+    """Who uses dealdesk, by name: what any signed-in user may see to name owners (never credentials)."""
+    with uow.transaction(write=False):
+        return uow.users.page(limit=limit, cursor=cursor)
 
 
 def revoke(uow: UnitOfWork, name: str, *, by: UUID = SYSTEM) -> int:

@@ -66,25 +66,47 @@ def create_competitor(uow: UnitOfWork, *, name: str, actor: Actor) -> Competitor
         return competitor
 
 
-def rename_competitor(uow: UnitOfWork, competitor_id: UUID, *, name: str, actor: Actor) -> Competitor:
-    """Names stay unique case-insensitively; past closes keep pointing at the same competitor."""
+@dataclass(frozen=True)
+class CompetitorChanges:
+    name: str | None = None
+    active: bool | None = None
+
+
+def update_competitor(uow: UnitOfWork, competitor_id: UUID, changes: CompetitorChanges, *, actor: Actor) -> Competitor:
+    """Renaming or deactivating a competitor, audited. Names stay unique case-insensitively; past closes keep
+    pointing at the same competitor, and a deactivated one is no longer chosen on a close."""
     actor.require_manager("manage competitors")
-    new_name = check_text(name, field="name", max_length=MAX_NAME)
+    new_name = check_text(changes.name, field="name", max_length=MAX_NAME) if changes.name is not None else None
     with uow.transaction():
         competitor = uow.competitors.get(competitor_id)
-        if competitor.name == new_name:
+        before = _competitor_view(competitor)
+        if new_name is not None:
+            competitor.name = new_name
+        if changes.active is not None:
+            competitor.active = changes.active
+        after = _competitor_view(competitor)
+        if after == before:
             return competitor
         at = uow.clock.now()
-        before = {"name": competitor.name}
-        competitor.name, competitor.updated_at = new_name, at
+        competitor.updated_at = at
         uow.competitors.save(competitor)
-        uow.audit.record([Change("competitor", competitor.id, "edit", before, {"name": new_name})], by=actor.id, at=at)
+        uow.audit.record([Change("competitor", competitor.id, "edit", before, after)], by=actor.id, at=at)
         return competitor
 
 
-def list_competitors(uow: UnitOfWork, *, limit: int, cursor: str | None) -> Page[Competitor]:
+def rename_competitor(uow: UnitOfWork, competitor_id: UUID, *, name: str, actor: Actor) -> Competitor:
+    return update_competitor(uow, competitor_id, CompetitorChanges(name=name), actor=actor)
+
+
+def list_competitors(
+    uow: UnitOfWork, *, active: bool | None = None, limit: int, cursor: str | None
+) -> Page[Competitor]:
     with uow.transaction(write=False):
-        return uow.competitors.list(limit=limit, cursor=cursor)
+        return uow.competitors.list(active=active, limit=limit, cursor=cursor)
+
+
+def _competitor_view(competitor: Competitor) -> dict[str, object]:
+    return {"name": competitor.name, "active": competitor.active}
 
 
 def create_close_reason(uow: UnitOfWork, *, outcome: Outcome, name: str, active: bool, actor: Actor) -> CloseReason:

@@ -88,33 +88,36 @@ class CompetitorImport:
 
     def take(self, rows: Sequence[SourceRow]) -> None:
         run = self.run
-        parsed: list[tuple[SourceRow, str, str, datetime | None]] = []
+        parsed: list[tuple[SourceRow, str, str, bool, datetime | None]] = []
         for row in rows:
             cells = Cells(row)
             external_id = cells.reference("external_id", required=True)
             name = cells.text("name", max_length=MAX_NAME, required=True)
+            active = cells.flag("active", default=True)
             created_at = cells.moment("created_at")
             if external_id is None or name is None or not cells.ok:
                 cells.report_to(run)
                 continue
-            parsed.append((row, external_id, name, created_at))
-        repeated = first_lines(run, [(row, external_id) for row, external_id, _, _ in parsed])
-        stored = run.uow.moving.find(Kind.COMPETITORS, [external_id for _, external_id, _, _ in parsed])
-        for row, external_id, name, created_at in parsed:
+            parsed.append((row, external_id, name, active, created_at))
+        repeated = first_lines(run, [(row, external_id) for row, external_id, *_ in parsed])
+        stored = run.uow.moving.find(Kind.COMPETITORS, [external_id for _, external_id, *_ in parsed])
+        for row, external_id, name, active, created_at in parsed:
             if row.line in repeated:
                 continue
             if external_id in stored:
-                same_as_stored(run, row, stored[external_id], {"name": ("name", name)} | _created(created_at))
+                given = {"name": ("name", name), "active": ("active", active)}
+                same_as_stored(run, row, stored[external_id], given | _created(created_at))
                 continue
             at = created_at or run.now
-            competitor = Competitor(id=uuid4(), name=name, created_at=at, updated_at=at)
+            competitor = Competitor(id=uuid4(), name=name, created_at=at, updated_at=at, active=active)
             try:
                 run.uow.competitors.add(competitor)
             except Duplicate:
                 run.problem(row.line, "name", "a competitor of this name (in any case) is in dealdesk already")
                 continue
             run.uow.moving.set_external_id(Kind.COMPETITORS, competitor.id, external_id)
-            run.audit([Change("competitor", competitor.id, "create", None, {"name": name, "external_id": external_id})])
+            after = {"name": name, "active": active, "external_id": external_id}
+            run.audit([Change("competitor", competitor.id, "create", None, after)])
             run.report.created += 1
 
     def finish(self) -> None:

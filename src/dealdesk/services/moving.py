@@ -35,7 +35,7 @@ IMPORT_ORDER: Final = (
 
 COLUMNS: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.ACCOUNTS: ("external_id", "name", "created_at"),
-    Kind.COMPETITORS: ("external_id", "name", "created_at"),
+    Kind.COMPETITORS: ("external_id", "name", "active", "created_at"),
     Kind.CLOSE_REASONS: ("external_id", "outcome", "name", "active", "created_at"),
     Kind.OPPORTUNITIES: (
         "external_id",

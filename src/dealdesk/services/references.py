@@ -17,8 +17,15 @@ def check_close_references(
     competitor_id: UUID | None,
 ) -> None:
     errors: list[FieldError] = []
-    if competitor_id is not None and not uow.competitors.exists(competitor_id):
-        errors.append(FieldError("competitor_id", "no such competitor"))
+    if competitor_id is not None:
+        competitor = uow.competitors.find(competitor_id)
+        if competitor is None:
+            errors.append(FieldError("competitor_id", "no such competitor"))
+        else:
+            try:
+                competitor.require_usable()
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
     if close_reason_id is not None:
         reason = uow.close_reasons.find(close_reason_id)
         if reason is None:

@@ -42,12 +42,6 @@ def accounts_matching(uow: UnitOfWork, q: str, *, limit: int) -> dict[UUID, str]
         return uow.views.accounts_matching(q, limit=limit)
 
 
-def competitor_names(uow: UnitOfWork) -> dict[UUID, str]:
-    """Every competitor by name, for the competitor picker."""
-    with uow.transaction(write=False):
-        return uow.views.competitor_names()
-
-
 # ---------------------------------------------------------------------------------------------- the list
 class OpportunitySort(StrEnum):
     NEWEST = "newest"

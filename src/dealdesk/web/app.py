@@ -19,7 +19,7 @@ from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
 from dealdesk.services import auth, reads
 from dealdesk.web import api_docs, metrics, operations, problems, ui
-from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quotes, records, reports
+from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quotes, records, reports, users
 from dealdesk.web.api import settings as settings_api
 from dealdesk.web.attempts import require_may_attempt_route
 from dealdesk.web.bearer import BearerAuth
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         records.router,
         reports.router,
         settings_api.router,
+        users.router,
     ):
         app.include_router(router, prefix="/api")
     app.include_router(dataverse.router, prefix="/api")

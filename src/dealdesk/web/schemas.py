@@ -21,7 +21,7 @@ from pydantic import (
 from dealdesk.domain import values
 from dealdesk.domain.errors import ValidationFailed
 from dealdesk.domain.reporting import WinLossReport
-from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
+from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus, Role
 from dealdesk.web.json_body import ExponentNumber
 
 MONEY_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
@@ -108,8 +108,17 @@ class CompetitorIn(In):
     name: Name
 
 
-class CompetitorOut(AccountOut):
-    pass
+class CompetitorPatch(In):
+    name: Name | None = None
+    active: StrictBool | None = None
+
+
+class CompetitorOut(Out):
+    id: UUID
+    name: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class CloseReasonIn(In):
@@ -435,6 +444,20 @@ class CompetitorList(Out):
 
 class CloseReasonList(Out):
     items: list[CloseReasonOut]
+    next_cursor: str | None
+
+
+class UserOut(Out):
+    """Who a user is, for owner names in lists and pickers: never a credential."""
+
+    id: UUID
+    name: str
+    role: Role
+    active: bool
+
+
+class UserList(Out):
+    items: list[UserOut]
     next_cursor: str | None
 
 

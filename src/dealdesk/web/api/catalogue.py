@@ -41,8 +41,14 @@ def create_competitor(body: s.CompetitorIn, uow: UowDep, actor: ActorDep) -> Res
 
 
 @router.get("/competitors", response_model=s.CompetitorList)
-def list_competitors(uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    return respond(s.CompetitorList.model_validate(catalogue.list_competitors(uow, limit=limit, cursor=cursor)))
+def list_competitors(
+    uow: UowDep,
+    active: Annotated[bool | None, Query(description="Only active (true) or deactivated (false) ones")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    page = catalogue.list_competitors(uow, active=active, limit=limit, cursor=cursor)
+    return respond(s.CompetitorList.model_validate(page))
 
 
 @router.post("/close-reasons", status_code=201, response_model=s.CloseReasonOut)
@@ -71,6 +77,8 @@ def rename_account(account_id: UUID, body: s.AccountIn, uow: UowDep, actor: Acto
 
 
 @router.patch("/competitors/{competitor_id}", response_model=s.CompetitorOut)
-def rename_competitor(competitor_id: UUID, body: s.CompetitorIn, uow: UowDep, actor: ActorDep) -> Response:
-    competitor = catalogue.rename_competitor(uow, competitor_id, name=body.name, actor=actor)
+def update_competitor(competitor_id: UUID, body: s.CompetitorPatch, uow: UowDep, actor: ActorDep) -> Response:
+    """Rename, deactivate (`active: false`) or activate again; a deactivated competitor stays on past closes."""
+    changes = catalogue.CompetitorChanges(name=body.name, active=body.active)
+    competitor = catalogue.update_competitor(uow, competitor_id, changes, actor=actor)
     return respond(s.CompetitorOut.model_validate(competitor))

@@ -1,5 +1,6 @@
-"""The catalogues a manager keeps, in the browser: competitors (add, rename) and close reasons (add, rename,
-retire and bring back). Everyone may look; the use cases refuse changes by anyone but managers and admins."""
+"""The catalogues a manager keeps, in the browser: competitors (add, rename, deactivate and activate) and close
+reasons (add, rename, retire and bring back). Everyone may look; the use cases refuse changes by anyone but
+managers and admins."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dealdesk.domain.errors import DomainError
 from dealdesk.domain.records import CloseReason
 from dealdesk.domain.states import Outcome
 from dealdesk.services import catalogue
-from dealdesk.services.catalogue import CloseReasonChanges
+from dealdesk.services.catalogue import CloseReasonChanges, CompetitorChanges
 from dealdesk.services.ports import UnitOfWork
 from dealdesk.web.deps import UowDep
 from dealdesk.web.ui.deps import PageActor, View
@@ -90,14 +91,22 @@ def add_competitor(form: Annotated[NameForm, Form()], view: View, uow: UowDep, a
     return RedirectResponse(COMPETITORS, status_code=303)
 
 
+class CompetitorChangeForm(BaseModel):
+    name: str = ""
+    active: str = ""
+    """'yes' or 'no' from the activate / deactivate buttons; empty when renaming."""
+
+
 @router.post(COMPETITORS + "/{competitor_id}", response_class=HTMLResponse)
-def rename_competitor(
-    competitor_id: UUID, form: Annotated[NameForm, Form()], view: View, uow: UowDep, actor: PageActor
+def change_competitor(
+    competitor_id: UUID, form: Annotated[CompetitorChangeForm, Form()], view: View, uow: UowDep, actor: PageActor
 ) -> Response:
+    changes = CompetitorChanges(active=form.active == "yes") if form.active else CompetitorChanges(name=form.name)
     try:
-        catalogue.rename_competitor(uow, competitor_id, name=form.name, actor=actor)
+        catalogue.update_competitor(uow, competitor_id, changes, actor=actor)
     except DomainError as error:
-        return _competitors_page(view, uow, actor, _problem(view, error), failed=str(competitor_id), form=form)
+        failed_form = NameForm(name=form.name)
+        return _competitors_page(view, uow, actor, _problem(view, error), failed=str(competitor_id), form=failed_form)
     return RedirectResponse(COMPETITORS, status_code=303)
 
 

@@ -19,6 +19,11 @@ def refusal(lang: Language, error: DomainError) -> str:
     if isinstance(error, ActiveQuotesBlockClose):
         quotes = ", ".join(f"{q.number}/{q.revision}" if q.revision else q.number for q in error.blocking_quotes)
         return lang.gettext("Active quotes block the close: %(quotes)s. Close them first.") % {"quotes": quotes}
+    return refusal_for_code(lang, error.code)
+
+
+def refusal_for_code(lang: Language, code: str) -> str:
+    """The sentence for a refusal known only by its stable code."""
     messages = {
         "validation_error": lang.gettext("Some details need attention: see the marked fields."),
         "not_found": lang.gettext("This record does not exist (any more)."),
@@ -44,7 +49,7 @@ def refusal(lang: Language, error: DomainError) -> str:
         "payload_too_large": lang.gettext("That is too much data for one request."),
         "idempotency_key_reused": lang.gettext("This request was already sent with different details."),
     }
-    return messages.get(error.code, lang.gettext("The request was refused."))
+    return messages.get(code, lang.gettext("The request was refused."))
 
 
 def field_message(lang: Language, field: str) -> str:

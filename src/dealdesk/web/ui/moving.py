@@ -22,6 +22,7 @@ from dealdesk.services.moving import IMPORT_ORDER, Kind
 from dealdesk.web.deps import UowDep
 from dealdesk.web.i18n import Language
 from dealdesk.web.ui.deps import PageActor, View
+from dealdesk.web.ui.import_reasons import shown_reason
 from dealdesk.web.ui.routing import PageRoute
 from dealdesk.web.ui.screen import may_manage
 
@@ -65,7 +66,11 @@ def _page(
         "kinds": kind_choices(view.language),
         "may_import": may_manage(actor),
         "report": report,
-        "shown_problems": report.problems[:SHOWN_PROBLEMS] if report else [],
+        "shown_problems": [
+            (problem, shown_reason(view.language, problem.reason)) for problem in report.problems[:SHOWN_PROBLEMS]
+        ]
+        if report
+        else [],
         "chosen": chosen,
         "max_upload": view.request.app.state.settings.max_body_bytes,
     }

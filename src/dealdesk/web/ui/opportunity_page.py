@@ -293,7 +293,7 @@ def _correction_dialog(
         "opportunity": screen.opportunity,
         "entry": entry,
         "form": form,
-        "competitors": choices.competitors(uow),
+        "competitors": choices.competitors(uow, keep=record.competitor_id),
         "close_reasons": choices.close_reasons(uow, record.outcome, keep=record.close_reason_id),
     }
     return _dialog(view, "dialogs/correct_close.html", context, problem)

@@ -439,6 +439,7 @@ def win_loss_page(query: Annotated[ReportQuery, Query()], view: View, uow: UowDe
         "owners": _owners(uow),
         "csv_url": PAGE + ".csv" + report_query_string(chosen.where, chosen.period, currency=currency),
         "tables_url": PAGE + "-tables.csv" + report_query_string(chosen.where, chosen.period, currency=currency),
+        "workbook_url": PAGE + "-tables.xlsx" + report_query_string(chosen.where, chosen.period, currency=currency),
     }
     if view.htmx:
         address = PAGE + report_query_string(chosen.where, chosen.period, currency=chosen.where.currency)
