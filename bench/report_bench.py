@@ -116,7 +116,13 @@ def seed_statements(closes: int) -> list[str]:
         _insert(
             "competitors",
             COMPETITORS,
-            {"id": _id(3, "n"), "name": "'Competitor ' || n", "name_key": "'competitor ' || n", **stamps},
+            {
+                "id": _id(3, "n"),
+                "name": "'Competitor ' || n",
+                "name_key": "'competitor ' || n",
+                "active": "true",
+                **stamps,
+            },
         ),
         _insert(
             "close_reasons",

@@ -172,6 +172,8 @@ quote_numbers = Table(
 )
 """A single counter row; taking the next number locks it briefly, after the opportunity lock."""
 
+QUOTES_LOST_TO_COMPETITOR = "status_reason = 'lost' AND competitor_id IS NOT NULL"
+
 quotes = Table(
     "quotes",
     metadata,
@@ -189,6 +191,9 @@ quotes = Table(
     Column("close_description", Text()),
     Column("version", Integer(), nullable=False),
     Column("external_id", String(200)),
+    Column("competitor_id", Uuid(), ForeignKey("competitors.id")),
+    Column("close_reason_id", Uuid(), ForeignKey("close_reasons.id")),
+    Column("superseded_by_quote_id", Uuid(), ForeignKey("quotes.id")),
     *_stamps(),
     Index("ix_quotes_external_id", "external_id", unique=True),
     UniqueConstraint("number", "revision", name="uq_quotes_number_revision"),
@@ -203,7 +208,16 @@ quotes = Table(
         sqlite_where=text("state = 'won'"),
         postgresql_where=text("state = 'won'"),
     ),
+    Index(
+        "ix_quotes_lost_to_competitor",
+        "closed_on",
+        "competitor_id",
+        sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
+        postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
+    ),
 )
+"""`competitor_id`, `close_reason_id`: what a lost quote was lost to and why (SPEC §11); `superseded_by_quote_id`:
+the quote whose win closed this one."""
 
 quote_lines = Table(
     "quote_lines",
