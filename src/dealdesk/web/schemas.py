@@ -211,6 +211,9 @@ class QuoteOut(Out):
     valid_until: date | None
     closed_on: date | None
     close_description: str | None
+    competitor_id: UUID | None
+    close_reason_id: UUID | None
+    superseded_by_quote_id: UUID | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -232,6 +235,8 @@ class QuoteCloseIn(In):
     status_reason: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED]
     close_date: DateIn | None = None
     description: Description | None = None
+    competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
 
 
 class WinIn(In):
@@ -283,6 +288,8 @@ class CloseIn(In):
 class CloseQuotesIn(In):
     status_reason: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED]
     description: Description | None = None
+    competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
 
 
 class ReopenIn(In):
