@@ -264,7 +264,8 @@ contract_lines = Table(
 def _report_indexes() -> list[Index]:
     """The win/loss report's scans (migrations 0004 and 0005): one currency's standing closes by close date, carrying
     what the report reads so PostgreSQL answers from the index alone; by owner or account and close date; reopened
-    ones apart, by currency, owner or account. (The count by currency reads 0001's slim currency index.)"""
+    ones apart, by currency, owner or account. (The count by currency reads 0001's slim currency index.) Migration
+    0012 added `owner_id` to the covering index for the report's `by_owner`."""
     standing, reopened = text("reopened_at IS NULL"), text("reopened_at IS NOT NULL")
     grouped = [
         "outcome",
@@ -273,6 +274,7 @@ def _report_indexes() -> list[Index]:
         "competitor_id",
         "actual_revenue",
         "opportunity_created_on",
+        "owner_id",
     ]
     return [
         Index(

@@ -450,6 +450,23 @@ class CompetitorSplit(BaseModel):
     lost_revenue: Money
 
 
+class OwnerSplit(BaseModel):
+    owner_id: UUID
+    name: str
+    won_count: int
+    lost_count: int
+    win_rate: Annotated[str | None, Field(description="won / (won + lost) of this owner, 4 decimals")]
+    won_revenue: Money
+    lost_revenue: Money
+
+
+class QuotesLostToCompetitor(BaseModel):
+    competitor_id: UUID
+    name: str
+    quotes_lost: int
+    quotes_lost_amount: Money
+
+
 class MonthSplit(BaseModel):
     month: str
     won_count: int
@@ -476,6 +493,8 @@ class WinLossOut(BaseModel):
     by_status_reason: list[StatusReasonCount]
     by_close_reason: list[CloseReasonCount]
     by_competitor: list[CompetitorSplit]
+    by_owner: list[OwnerSplit]
+    quotes_by_competitor: list[QuotesLostToCompetitor]
     by_month: list[MonthSplit]
     avg_days_to_close: DaysToClose
     reopened_count: int
@@ -515,6 +534,27 @@ def win_loss_out(report: WinLossReport) -> WinLossOut:
                 lost_revenue=line.lost_revenue,
             )
             for cid, name, line in report.by_competitor
+        ],
+        by_owner=[
+            OwnerSplit(
+                owner_id=oid,
+                name=name,
+                won_count=line.won_count,
+                lost_count=line.lost_count,
+                win_rate=None if line.win_rate is None else f"{line.win_rate:.4f}",
+                won_revenue=line.won_revenue,
+                lost_revenue=line.lost_revenue,
+            )
+            for oid, name, line in report.by_owner
+        ],
+        quotes_by_competitor=[
+            QuotesLostToCompetitor(
+                competitor_id=line.competitor_id,
+                name=line.name,
+                quotes_lost=line.quotes_lost,
+                quotes_lost_amount=line.quotes_lost_amount,
+            )
+            for line in report.quotes_by_competitor
         ],
         by_month=[
             MonthSplit(
