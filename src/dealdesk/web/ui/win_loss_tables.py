@@ -85,6 +85,26 @@ def tables(lang: Language, report: WinLossReport) -> Iterator[Row]:
         ],
     )
     yield from table(
+        t("Owners"),
+        [t("Owner"), *split, t("Win rate") + " (%)"],
+        [
+            [
+                guard_text(name),
+                str(x.won_count),
+                str(x.lost_count),
+                _money(x.won_revenue),
+                _money(x.lost_revenue),
+                _rate(x.win_rate),
+            ]
+            for _, name, x in report.by_owner
+        ],
+    )
+    yield from table(
+        t("Quotes lost to competitors"),
+        [t("Competitor"), t("Quotes lost"), t("Amount of quotes lost")],
+        [[guard_text(q.name), str(q.quotes_lost), _money(q.quotes_lost_amount)] for q in report.quotes_by_competitor],
+    )
+    yield from table(
         t("Closes per month"),
         [t("Month"), *split],
         [
