@@ -162,6 +162,7 @@ opportunities = Table(
     Index("ix_opportunities_account_id", "account_id"),
     Index("ix_opportunities_owner_id", "owner_id"),
     Index("ix_opportunities_state", "state"),
+    Index("ix_opportunities_currency_report", "currency", postgresql_include=["id", "owner_id", "account_id"]),
 )
 
 quote_numbers = Table(
@@ -211,7 +212,7 @@ quotes = Table(
     Index(
         "ix_quotes_lost_to_competitor",
         "closed_on",
-        "competitor_id",
+        postgresql_include=["competitor_id", "opportunity_id", "total_amount"],
         sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
         postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
     ),
