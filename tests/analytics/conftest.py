@@ -151,7 +151,9 @@ def history(engine: Engine, admin: Actor) -> History:
     desk.close(d8, LOST, date(2026, 3, 5), status=OUT_SOLD, competitor=rival)
     d9 = desk.deal(date(2025, 12, 1), harbour)
     desk.close(d9, WON, date(2025, 12, 20), revenue="400.00")
-    return History(sam=sam, admin=admin, harbour=harbour, kowloon=kowloon, rival=rival, acme=acme, price=price, best_plan=best_plan)
+    return History(
+        sam=sam, admin=admin, harbour=harbour, kowloon=kowloon, rival=rival, acme=acme, price=price, best_plan=best_plan
+    )
 
 
 def _user(uow: SqlUnitOfWork, name: str) -> Actor:

@@ -38,6 +38,10 @@ def lost_quote(
     )
 
 
+def lost(quotes_lost: int, amount: str) -> dict[str, object]:
+    return {"quotes_lost": quotes_lost, "quotes_lost_amount": amount}
+
+
 def test_quotes_lost_to_a_competitor_in_the_range_are_counted_and_summed_by_competitor(
     uow: SqlUnitOfWork, history: History, desk: Desk
 ) -> None:
@@ -54,7 +58,12 @@ def test_quotes_lost_to_a_competitor_in_the_range_are_counted_and_summed_by_comp
 
     q1 = report(uow, **Q1, currency="USD")
     assert q1["quotes_by_competitor"] == [
-        {"competitor_id": str(history.acme), "name": "acme Consulting", "quotes_lost": 1, "quotes_lost_amount": "70.00"},
+        {
+            "competitor_id": str(history.acme),
+            "name": "acme Consulting",
+            "quotes_lost": 1,
+            "quotes_lost_amount": "70.00",
+        },
         {"competitor_id": str(history.rival), "name": "Rival Ltd", "quotes_lost": 2, "quotes_lost_amount": "150.50"},
     ]
     sams = report(uow, **Q1, currency="USD", owner_id=history.sam.id)
