@@ -216,6 +216,13 @@ quotes = Table(
         sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
         postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
     ),
+    Index(
+        "ix_quotes_lost_to_competitor_by_opportunity",
+        "opportunity_id",
+        postgresql_include=["closed_on", "competitor_id", "total_amount"],
+        sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
+        postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
+    ),
 )
 """`competitor_id`, `close_reason_id`: what a lost quote was lost to and why (SPEC §11); `superseded_by_quote_id`:
 the quote whose win closed this one."""

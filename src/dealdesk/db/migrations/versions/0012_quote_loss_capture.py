@@ -4,7 +4,8 @@
 opportunity with `close_quotes` on a lost close; `quotes.superseded_by_quote_id` names the quote whose win closed
 this one. All three are foreign keys and nullable: quotes closed before this migration simply have none. The
 partial index serves the report's `quotes_by_competitor` (lost quotes with a competitor, by `closed_on`, carrying
-what it sums), and the deals' currency index lets it find the deals of one currency without reading their rows.
+what it sums; by deal, for one owner's or one account's), and the deals' currency index lets it find the deals of
+one currency without reading their rows.
 
 The report's covering index of standing closes (0005) also carries `owner_id` now, so that `by_owner` is grouped
 from the index alone, as the rest of the report is (db/reports.py).
@@ -62,6 +63,14 @@ def upgrade() -> None:
         sqlite_where=sa.text(_LOST_WITH_COMPETITOR),
     )
     op.create_index(
+        "ix_quotes_lost_to_competitor_by_opportunity",
+        "quotes",
+        ["opportunity_id"],
+        postgresql_include=["closed_on", "competitor_id", "total_amount"],
+        postgresql_where=sa.text(_LOST_WITH_COMPETITOR),
+        sqlite_where=sa.text(_LOST_WITH_COMPETITOR),
+    )
+    op.create_index(
         "ix_opportunities_currency_report",
         "opportunities",
         ["currency"],
@@ -73,6 +82,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     _report_index(_GROUPED)
     op.drop_index("ix_opportunities_currency_report", table_name="opportunities")
+    op.drop_index("ix_quotes_lost_to_competitor_by_opportunity", table_name="quotes")
     op.drop_index("ix_quotes_lost_to_competitor", table_name="quotes")
     with op.batch_alter_table("quotes", schema=None) as batch_op:
         batch_op.drop_constraint("fk_quotes_superseded_by_quote_id_quotes", type_="foreignkey")
