@@ -179,3 +179,28 @@ def test_siblings_closed_by_a_win_keep_the_won_quote(api: TestClient, desk: Desk
         entry = next(e for e in desk.audit(quote["id"]) if e["action"] == "close")
         assert entry["after"]["superseded_by_quote_id"] == winner["id"]
     assert desk.get_quote(winner["id"])["superseded_by_quote_id"] is None
+
+
+def test_quotes_closed_by_a_lost_bulk_close_take_its_competitor_and_lost_reason(api: TestClient, desk: Desk) -> None:
+    opportunities = [desk.opportunity(f"Deal {n}") for n in range(2)]
+    quotes = [desk.active_quote(opportunity) for opportunity in opportunities]
+    competitor = desk.competitor()
+    reason = desk.close_reason("lost", "Price too high")
+
+    response = api.post(
+        "/api/opportunities/bulk-close",
+        json={
+            "ids": [o["id"] for o in opportunities],
+            "outcome": "lost",
+            "status_reason": "out_sold",
+            "close_date": desk.today.isoformat(),
+            "competitor_id": competitor["id"],
+            "close_reason_id": reason["id"],
+            "close_quotes": "lost",
+        },
+    )
+
+    assert response.status_code == 200 and response.json()["closed"] == 2, response.text
+    for quote in quotes:
+        closed = desk.get_quote(quote["id"])
+        assert (closed["competitor_id"], closed["close_reason_id"]) == (competitor["id"], reason["id"])
