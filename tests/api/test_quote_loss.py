@@ -3,9 +3,15 @@ their opportunity take the close's, and siblings closed by a win keep the won qu
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from dealdesk.config import Settings
+from dealdesk.db.uow import SqlUnitOfWork, SystemClock
+from dealdesk.web.i18n import Languages
+from dealdesk.web.ui.audit import audit_panel
 from tests.api.builders import UNKNOWN_ID, Desk, Json, assert_invalid, snapshot
 
 
@@ -204,3 +210,24 @@ def test_quotes_closed_by_a_lost_bulk_close_take_its_competitor_and_lost_reason(
     for quote in quotes:
         closed = desk.get_quote(quote["id"])
         assert (closed["competitor_id"], closed["close_reason_id"]) == (competitor["id"], reason["id"])
+
+
+def test_the_activity_panel_names_what_a_closed_quote_was_lost_to_and_why(
+    api: TestClient, desk: Desk, engine: Engine, settings: Settings
+) -> None:
+    opportunity = desk.opportunity()
+    quote = desk.active_quote(opportunity)
+    competitor = desk.competitor("Rival Consulting")
+    reason = desk.close_reason("lost", "Price too high")
+    close_quote(api, quote, competitor_id=competitor["id"], close_reason_id=reason["id"], description="Cheaper")
+
+    uow = SqlUnitOfWork(engine, SystemClock(settings.zone))
+    panel = audit_panel(Languages.load().default, uow, UUID(opportunity["id"]), currency="USD", cursor=None)
+
+    [line] = [line for line in panel.lines if any(change.field == "Competitor" for change in line.changes)]
+    shown = {change.field: change.after for change in line.changes}
+    assert (shown["Competitor"], shown["Reason detail"], shown["Description"]) == (
+        "Rival Consulting",
+        "Price too high",
+        "Cheaper",
+    )

@@ -48,6 +48,12 @@ def competitor_names(uow: UnitOfWork) -> dict[UUID, str]:
         return uow.views.competitor_names()
 
 
+def close_reason_names(uow: UnitOfWork) -> dict[UUID, str]:
+    """Every close reason by name, retired ones too (old records still name them)."""
+    with uow.transaction(write=False):
+        return uow.views.close_reason_names()
+
+
 # ---------------------------------------------------------------------------------------------- the list
 class OpportunitySort(StrEnum):
     NEWEST = "newest"
