@@ -85,7 +85,7 @@ def tables(lang: Language, report: WinLossReport) -> Iterator[Row]:
         ],
     )
     yield from table(
-        t("Owners"),
+        t("Win/loss by owner"),
         [t("Owner"), *split, t("Win rate") + " (%)"],
         [
             [
