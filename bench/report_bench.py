@@ -14,7 +14,8 @@ the report's planner settings). The schema is dropped at the end unless --keep o
 
 The data: 3 years of closes ending today, in the order they were written, 70 % USD / 20 % EUR / 10 % HKD, 40 % won,
 12 competitors (on 60 % of closes), 10 close reasons (on half), 50 owners, 2,000 accounts; one close in ten was ended
-by a reopen (its deal closed again later), so 900,000 of the 1,000,000 closes stand."""
+by a reopen (its deal closed again later), so 900,000 of the 1,000,000 closes stand. Every second deal has a quote
+closed as lost (60 % of them to a competitor), for the report's `quotes_by_competitor`."""
 
 from __future__ import annotations
 
@@ -116,7 +117,13 @@ def seed_statements(closes: int) -> list[str]:
         _insert(
             "competitors",
             COMPETITORS,
-            {"id": _id(3, "n"), "name": "'Competitor ' || n", "name_key": "'competitor ' || n", **stamps},
+            {
+                "id": _id(3, "n"),
+                "name": "'Competitor ' || n",
+                "name_key": "'competitor ' || n",
+                "active": "true",
+                **stamps,
+            },
         ),
         _insert(
             "close_reasons",
@@ -173,6 +180,26 @@ def seed_statements(closes: int) -> list[str]:
                 "created_at": closed_at,
                 "updated_at": closed_at,
             },
+        ),
+        _insert(
+            "quotes",
+            closes,
+            {
+                "id": _id(7, "n"),
+                "opportunity_id": _id(5, "n"),
+                "number": "'Q-' || lpad(n::text, 7, '0')",
+                "revision": "0",
+                "name": "'Offer ' || n",
+                "state": "'closed'",
+                "status_reason": "'lost'",
+                "total_amount": f"(1000 + {_pick('n', 15, 99000)})::numeric(14, 2)",
+                "line_count": "1",
+                "closed_on": day,
+                "competitor_id": f"(CASE WHEN {_pick('n', 16, 5)} < 2 THEN NULL ELSE {competitor} END)",
+                "version": "2",
+                **stamps,
+            },
+            where=f"n = {deal} AND n % 2 = 0",
         ),
     ]
 

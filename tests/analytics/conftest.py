@@ -44,6 +44,7 @@ class History:
     """The ids a test needs to name what it expects."""
 
     sam: Actor
+    admin: Actor
     harbour: UUID
     kowloon: UUID
     rival: UUID
@@ -98,6 +99,11 @@ OUT_SOLD, CANCELED = OpportunityStatus.OUT_SOLD, OpportunityStatus.CANCELED
 
 
 @pytest.fixture
+def desk(engine: Engine, admin: Actor) -> Desk:
+    return Desk(engine, admin)
+
+
+@pytest.fixture
 def history(engine: Engine, admin: Actor) -> History:
     """Q1 2026 in USD and EUR, one USD close in December 2025, two closes ended by a reopen.
 
@@ -145,7 +151,9 @@ def history(engine: Engine, admin: Actor) -> History:
     desk.close(d8, LOST, date(2026, 3, 5), status=OUT_SOLD, competitor=rival)
     d9 = desk.deal(date(2025, 12, 1), harbour)
     desk.close(d9, WON, date(2025, 12, 20), revenue="400.00")
-    return History(sam=sam, harbour=harbour, kowloon=kowloon, rival=rival, acme=acme, price=price, best_plan=best_plan)
+    return History(
+        sam=sam, admin=admin, harbour=harbour, kowloon=kowloon, rival=rival, acme=acme, price=price, best_plan=best_plan
+    )
 
 
 def _user(uow: SqlUnitOfWork, name: str) -> Actor:

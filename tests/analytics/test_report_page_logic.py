@@ -8,8 +8,9 @@ from uuid import uuid4
 
 import pytest
 
-from dealdesk.domain.reporting import SplitLine, WinLossReport
+from dealdesk.domain.reporting import OwnerLine, QuoteCompetitorLine, SplitLine, WinLossReport
 from dealdesk.services.reports import ReportFilter
+from dealdesk.web.i18n import Languages
 from dealdesk.web.ui.charts import Series, bar_chart, column_chart, nice_scale
 from dealdesk.web.ui.win_loss import (
     Period,
@@ -20,6 +21,7 @@ from dealdesk.web.ui.win_loss import (
     report_query_string,
     resolve,
 )
+from dealdesk.web.ui.win_loss_tables import tables
 
 TODAY = date(2026, 11, 26)
 
@@ -169,3 +171,25 @@ def test_csv_rows_name_each_measure_as_the_api_does_and_defuse_formula_like_name
     assert ["filter", "", "", "to", ""] in rows
     assert ["by_competitor", "'=HYPERLINK(1)", str(competitor), "won_revenue", "10.00"] in rows
     assert ["by_month", "2026-01", "", "won_count", "1"] in rows
+
+
+def test_csv_rows_and_readable_tables_carry_owners_and_quotes_lost_to_competitors_with_names_defused() -> None:
+    owner, competitor = uuid4(), uuid4()
+    sample = WinLossReport(
+        currency="USD",
+        currencies=["USD"],
+        won_count=1,
+        lost_count=1,
+        by_owner=[(owner, "+Sam", OwnerLine(won_count=1, lost_count=1, won_revenue=Decimal("10.00")))],
+        quotes_by_competitor=[QuoteCompetitorLine(competitor, "@Rival", 2, Decimal("1500.50"))],
+    )
+
+    rows = list(csv_rows(sample, ReportFilter()))
+    readable = list(tables(Languages.load().default, sample))
+
+    assert ["by_owner", "'+Sam", str(owner), "won_revenue", "10.00"] in rows
+    assert ["by_owner", "'+Sam", str(owner), "lost_count", "1"] in rows
+    assert ["quotes_by_competitor", "'@Rival", str(competitor), "quotes_lost", "2"] in rows
+    assert ["quotes_by_competitor", "'@Rival", str(competitor), "quotes_lost_amount", "1500.50"] in rows
+    assert ["'+Sam", "1", "1", "10.00", "0.00", "50.0"] in readable
+    assert ["'@Rival", "2", "1500.50"] in readable

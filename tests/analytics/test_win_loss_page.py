@@ -33,6 +33,8 @@ SPEC_FIELDS = {
     "by_status_reason",
     "by_close_reason",
     "by_competitor",
+    "by_owner",
+    "quotes_by_competitor",
     "by_month",
     "avg_days_to_close",
     "reopened_count",
@@ -89,7 +91,8 @@ def test_the_csv_download_holds_the_same_numbers_as_the_api(client: TestClient, 
     for line in api["by_close_reason"]:
         assert figures[("by_close_reason", line["name"], "outcome")] == line["outcome"]
         assert figures[("by_close_reason", line["name"], "count")] == str(line["count"])
-    for section, key in (("by_competitor", "name"), ("by_month", "month")):
+    assert api["by_owner"], "the hand-worked history has owners"
+    for section, key in (("by_competitor", "name"), ("by_owner", "name"), ("by_month", "month")):
         for line in api[section]:
             for measure in ("won_count", "lost_count", "won_revenue", "lost_revenue"):
                 assert figures[(section, line[key], measure)] == str(line[measure]), (section, line[key], measure)
@@ -100,12 +103,15 @@ def test_the_page_draws_every_chart_beside_a_table_and_links_the_same_report_as_
 
     assert page.status_code == 200
     html = page.text
-    assert html.count('role="img"') == 8
-    for table in ("closes", "revenue", "lost-status", "lost-reason", "lost-to", "won-against", "days", "reopened"):
+    assert html.count('role="img"') == 9
+    tables = ("closes", "revenue", "lost-status", "lost-reason", "lost-to", "won-against", "owners", "days", "reopened")
+    for table in tables:
         assert f'id="table-{table}"' in html
     assert 'href="/reports/win-loss.csv?period=custom&amp;from=2026-01-01&amp;to=2026-03-31&amp;currency=USD"' in html
     assert html.count('<th scope="row">') >= 3 + 3  # three months in each month table
     assert '<th scope="row">Jan 2026</th>' in html
+    assert '<th scope="row" translate="no">sam</th>' in html  # an owner's row
+    assert "No quote was lost to a competitor in this range." in html
 
 
 def test_the_page_offers_the_other_currency_and_reports_it_when_chosen(client: TestClient) -> None:

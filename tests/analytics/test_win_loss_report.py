@@ -54,6 +54,16 @@ def test_the_first_quarter_counts_the_standing_usd_closes_by_every_measure(
             {"competitor_id": str(history.acme), "name": "acme Consulting", **split(0, 1, "0.00", "0.00")},
             {"competitor_id": str(history.rival), "name": "Rival Ltd", **split(1, 1, "1000.00", "0.00")},
         ],
+        "by_owner": [
+            {
+                "owner_id": str(history.admin.id),
+                "name": "admin",
+                **split(1, 2, "1000.00", "0.00"),
+                "win_rate": "0.3333",
+            },
+            {"owner_id": str(history.sam.id), "name": "sam", **split(1, 1, "2000.00", "250.00"), "win_rate": "0.5000"},
+        ],
+        "quotes_by_competitor": [],
         "by_month": [
             {"month": "2026-01", **split(1, 0, "1000.00", "0.00")},
             {"month": "2026-02", **split(0, 2, "0.00", "250.00")},
@@ -104,6 +114,7 @@ def test_the_other_currency_is_reported_on_its_own_when_asked_for(uow: SqlUnitOf
 def test_an_owner_or_an_account_keeps_to_their_closes(uow: SqlUnitOfWork, history: History) -> None:
     sams = report(uow, **Q1, owner_id=history.sam.id)
     assert (sams["currency"], sams["currencies"]) == ("USD", ["USD"])
+    assert [line["owner_id"] for line in sams["by_owner"]] == [str(history.sam.id)]
     assert (sams["won_count"], sams["lost_count"], sams["won_revenue"], sams["lost_revenue"]) == (
         1,
         1,
@@ -144,6 +155,7 @@ def test_a_range_without_closes_has_no_currency_and_counts_nothing(uow: SqlUnitO
     assert empty["currencies"] == []
     assert (empty["won_count"], empty["lost_count"], empty["reopened_count"], empty["win_rate"]) == (0, 0, 0, None)
     assert empty["by_month"] == empty["by_competitor"] == empty["by_status_reason"] == []
+    assert empty["by_owner"] == empty["quotes_by_competitor"] == []
     assert empty["avg_days_to_close"] == {"won": None, "lost": None}
 
 

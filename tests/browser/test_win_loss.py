@@ -21,6 +21,7 @@ CHARTS = {
     "chart-lost-reason": "table-lost-reason",
     "chart-lost-to": "table-lost-to",
     "chart-won-against": "table-won-against",
+    "chart-owners": "table-owners",
     "chart-days": "table-days",
     "chart-reopened": "table-reopened",
 }
@@ -33,6 +34,7 @@ class Sales:
     account: Json
     rival: Json
     boutique: Json
+    lost_deal: Json
 
     def address(self, *, currency: str = "") -> str:
         today = business_today()
@@ -53,7 +55,16 @@ def sales(desk: Desk) -> Sales:
         return desk.opportunity(name, account=account, currency=currency)
 
     desk.close(deal("ERP rollout"), "won", actual_revenue="1200.00", competitor_id=rival["id"])
-    desk.close(deal("Data platform"), "lost", close_date=month_ago, competitor_id=rival["id"], close_reason_id=reason)
+    lost_deal = deal("Data platform")
+    desk.active_quote(lost_deal, "Platform offer")
+    desk.close(
+        lost_deal,
+        "lost",
+        close_date=month_ago,
+        competitor_id=rival["id"],
+        close_reason_id=reason,
+        close_quotes="lost",
+    )
     desk.close(
         deal("Mobile app"), "lost", status_reason="canceled", close_date=months_ago, competitor_id=boutique["id"]
     )
@@ -63,7 +74,7 @@ def sales(desk: Desk) -> Sales:
     desk.close(changed, "lost", competitor_id=boutique["id"])
     desk.close(deal("Support contract"), "won", close_date=months_ago, actual_revenue="800.00")
     desk.close(deal("Euro rollout", "EUR"), "won", close_date=month_ago, actual_revenue="3000.00")
-    return Sales(account=account, rival=rival, boutique=boutique)
+    return Sales(account=account, rival=rival, boutique=boutique, lost_deal=lost_deal)
 
 
 def _every_chart_has_its_table(page: Page) -> None:
@@ -102,6 +113,17 @@ def test_a_manager_filters_the_report_and_reads_every_chart_beside_its_table(
     expect(lost_to.nth(0).locator("td").nth(0)).to_have_text("2")
     expect(page.locator("#table-won-against tbody tr")).to_contain_text([sales.rival["name"]])
     expect(page.locator("#table-reopened")).to_contain_text("Reopened")
+    owners = page.locator("#table-owners tbody tr")
+    expect(owners).to_have_count(1)  # every deal here is the signed-in manager's
+    expect(owners.nth(0).locator("td").nth(0)).to_have_text("2")
+    expect(owners.nth(0).locator("td").nth(1)).to_have_text("3")
+    expect(owners.nth(0).locator("td").nth(2)).to_have_text("40%")
+    expect(owners.nth(0).locator("td").nth(3)).to_contain_text("2,000.00")
+    quotes_lost = page.locator("#table-quotes-lost-to tbody tr")
+    expect(quotes_lost).to_have_count(1)
+    expect(quotes_lost.nth(0)).to_contain_text(sales.rival["name"])
+    expect(quotes_lost.nth(0).locator("td").nth(0)).to_have_text("1")
+    expect(quotes_lost.nth(0).locator("td").nth(1)).to_contain_text("1,250.00")
     # Deals created today and closed back-dated: days to close of 0 and less are written, not drawn.
     expect(page.locator("#table-days tbody tr").nth(0)).to_contain_text("-31")
     screenshot(page, screenshots, "en-win-loss")
@@ -132,7 +154,9 @@ def test_the_report_reads_in_traditional_chinese_without_an_untranslated_word(
     expect(page.get_by_label("期間", exact=True)).to_have_value("custom")
     expect(page.locator(".report-tiles .tile").nth(0)).to_contain_text("40.0%")
     _every_chart_has_its_table(page)
-    expect(page.get_by_role("heading", name="敗給競爭對手而未成交")).to_be_visible()
+    expect(page.get_by_role("heading", name="敗給競爭對手而未成交", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="按負責人劃分的成交與未成交")).to_be_visible()
+    expect(page.get_by_role("heading", name="敗給競爭對手而未成交的報價")).to_be_visible()
     expect(page.locator("#table-days thead")).to_contain_text("平均日數")
     screenshot(page, screenshots, "zh-win-loss")
     assert untranslated(page) == []
@@ -148,3 +172,20 @@ def test_the_report_fits_a_phone_with_its_wide_charts_scrolling_on_their_own(
     _every_chart_has_its_table(page)
     assert page.evaluate(FITS)
     screenshot(page, screenshots, "phone-win-loss")
+
+
+def test_a_quote_closed_with_its_lost_deal_shows_whom_it_was_lost_to_and_why(
+    page: Page, zh_page: Page, sales: Sales
+) -> None:
+    page.goto(f"/opportunities/{sales.lost_deal['id']}")
+
+    loss = page.locator("[data-quote-loss]")
+    expect(loss).to_have_count(1)
+    expect(loss).to_contain_text("Lost to")
+    expect(loss).to_contain_text(sales.rival["name"])
+    expect(loss).to_contain_text("Budget frozen")
+
+    zh_page.goto(f"/opportunities/{sales.lost_deal['id']}")
+    expect(zh_page.locator("[data-quote-loss]")).to_contain_text("未成交，敗給")  # noqa: RUF001
+    expect(zh_page.locator("[data-quote-loss]")).to_contain_text("原因詳情")
+    assert untranslated(zh_page) == []

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.opportunity import CloseDetails, Opportunity
-from dealdesk.domain.quote import QuoteLine
+from dealdesk.domain.quote import QuoteLine, QuoteLoss
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.services import catalogue, closing, opportunities, quotes
 from dealdesk.services.opportunities import NewOpportunity
@@ -72,7 +72,13 @@ def build_history(uow: UnitOfWork, admin: Actor) -> None:
         uow, won.id, quotes.NewQuote(name="Spare", lines=[line("Training", "1", "900.00")]), actor=admin
     )
     quotes.close_quote(
-        uow, spare.id, reason=QuoteStatus.CANCELED, close_date=last_week, description="Not needed", actor=admin
+        uow,
+        spare.id,
+        reason=QuoteStatus.CANCELED,
+        close_date=last_week,
+        description="Not needed",
+        actor=admin,
+        loss=QuoteLoss(competitor_id=rival.id, close_reason_id=price.id),
     )
     quotes.create_quote(uow, won.id, quotes.NewQuote(name="Extra", lines=[line("Support", "12", "80.00")]), actor=admin)
     quotes.win_quote(uow, second.id, quotes.WinDetails(close_date=last_week, description="Signed"), actor=admin)

@@ -293,3 +293,27 @@ def test_money_echoed_with_dataverses_four_decimals_is_taken_in_cents_and_more_i
     )
     assert echoed.status_code == 204, echoed.text
     assert _entity(api, opportunity["id"], "actualvalue")["actualvalue"] == 2400.5
+
+
+def test_close_quote_keeps_dealdesks_competitor_and_reason_detail_and_quotecloses_reads_them(api: TestClient) -> None:
+    _, [lost, won] = _deal(api, active=2)
+    rival = api.post("/api/competitors", json={"name": "Rival Consulting"}).json()
+    reason = api.post("/api/close-reasons", json={"outcome": "lost", "name": "Price too high"}).json()
+    close = {
+        "quoteid@odata.bind": f"/quotes({lost['id']})",
+        "dd_competitorid@odata.bind": f"/competitors({rival['id']})",
+        "dd_closereasonid@odata.bind": f"/dd_closereasons({reason['id']})",
+    }
+
+    assert api.post(f"{BASE}/CloseQuote", json={"QuoteClose": close, "Status": 5}).status_code == 204
+    refused = api.post(
+        f"{BASE}/WinQuote",
+        json={"QuoteClose": {**close, "quoteid@odata.bind": f"/quotes({won['id']})"}, "Status": 4},
+    )
+
+    quote = api.get(f"/api/quotes/{lost['id']}").json()
+    assert (quote["competitor_id"], quote["close_reason_id"]) == (rival["id"], reason["id"])
+    [read] = api.get(f"{BASE}/quotecloses?$filter=_quoteid_value eq {lost['id']}").json()["value"]
+    assert (read["_dd_competitorid_value"], read["_dd_closereasonid_value"]) == (rival["id"], reason["id"])
+    assert _error(refused, 400)["@dealdesk.code"] == "validation_error"
+    assert api.get(f"/api/quotes/{won['id']}").json()["state"] == "active"

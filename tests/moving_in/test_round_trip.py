@@ -3,6 +3,8 @@ again changes nothing; and the imported history keeps every invariant of SPEC §
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +49,10 @@ def test_an_export_imported_into_an_empty_database_exports_the_same_files(mover:
     for kind in IMPORT_ORDER:
         assert again[kind] == files[kind], kind
     assert files[Kind.QUOTES].count("\n") == 11, "a header and one row per quote line"
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(files[Kind.QUOTES].lstrip("\ufeff")))}
+    assert rows["Spare"]["competitor_external_id"] and rows["Spare"]["close_reason_external_id"]
+    # The last "CRM" row is its revision 1, the won quote.
+    assert rows["Extra"]["superseded_by_quote_external_id"] == rows["CRM"]["external_id"]
     assert ",lost,canceled," in files[Kind.CLOSES] and "Budget is back" in files[Kind.CLOSES]
     assert files[Kind.COMPETITORS].splitlines()[0] == "external_id,name,active,created_at"
     assert ",Northwind,false," in files[Kind.COMPETITORS], "a deactivated competitor moves as deactivated"

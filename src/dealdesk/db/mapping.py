@@ -75,6 +75,9 @@ def quote_from(row: Row[Any]) -> Quote:
         version=m["version"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        competitor_id=m["competitor_id"],
+        close_reason_id=m["close_reason_id"],
+        superseded_by_quote_id=m["superseded_by_quote_id"],
     )
 
 
@@ -92,6 +95,9 @@ def quote_row(q: Quote) -> dict[str, Any]:
         "valid_until": q.valid_until,
         "closed_on": q.closed_on,
         "close_description": q.close_description,
+        "competitor_id": q.competitor_id,
+        "close_reason_id": q.close_reason_id,
+        "superseded_by_quote_id": q.superseded_by_quote_id,
         "version": q.version,
         "created_at": q.created_at,
         "updated_at": q.updated_at,

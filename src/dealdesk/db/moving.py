@@ -160,6 +160,8 @@ class SqlMoving:
 
     def _quotes(self) -> Iterator[dict[str, Any]]:
         q, o, ln = t.quotes.c, t.opportunities.c, t.quote_lines.c
+        competitor, reason = t.competitors.alias("competitor"), t.close_reasons.alias("reason")
+        winner = t.quotes.alias("winner")
         query = (
             select(
                 q.id,
@@ -174,6 +176,12 @@ class SqlMoving:
                 q.valid_until,
                 q.closed_on,
                 q.close_description,
+                competitor.c.id.label("competitor_id"),
+                competitor.c.external_id.label("competitor_external"),
+                reason.c.id.label("reason_id"),
+                reason.c.external_id.label("reason_external"),
+                winner.c.id.label("winner_id"),
+                winner.c.external_id.label("winner_external"),
                 q.total_amount,
                 q.created_at,
                 ln.position,
@@ -184,6 +192,9 @@ class SqlMoving:
             )
             .join(t.opportunities, o.id == q.opportunity_id)
             .outerjoin(t.quote_lines, ln.quote_id == q.id)
+            .outerjoin(competitor, competitor.c.id == q.competitor_id)
+            .outerjoin(reason, reason.c.id == q.close_reason_id)
+            .outerjoin(winner, winner.c.id == q.superseded_by_quote_id)
             .order_by(o.created_at, _exported_id(t.opportunities), q.number, q.revision, ln.position)
         )
         for row in self._stream(query):
@@ -199,6 +210,9 @@ class SqlMoving:
                 "valid_until": row["valid_until"],
                 "closed_on": row["closed_on"],
                 "close_description": row["close_description"],
+                "competitor_external_id": _ref(row["competitor_external"], row["competitor_id"]),
+                "close_reason_external_id": _ref(row["reason_external"], row["reason_id"]),
+                "superseded_by_quote_external_id": _ref(row["winner_external"], row["winner_id"]),
                 "total_amount": row["total_amount"],
                 "created_at": row["created_at"],
                 "line": row["position"] + 1 if has_line else None,

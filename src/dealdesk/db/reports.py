@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, DateTime, Integer, String, cast, func, lit
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
-from dealdesk.domain.reporting import CloseGroup, MonthGroup, ReasonGroup
+from dealdesk.domain.reporting import CloseGroup, MonthGroup, OwnerGroup, QuoteLossGroup, ReasonGroup
 from dealdesk.domain.states import OpportunityStatus, Outcome
 
 _c = t.opportunity_closes.c
@@ -108,6 +108,51 @@ class SqlReports:
             else:
                 groups.append(MonthGroup(Outcome(row.outcome), _month_text(row.month), row.closes, row.revenue))
         return groups
+
+    def owner_groups(self, where: Any, currency: str) -> list[OwnerGroup]:
+        """The standing closes by outcome and owner: a second scan of the covering index (migration 0012 added
+        `owner_id` to it), a hundred groups or so. Folding the owner into the grouped scan above would multiply its
+        groups by the number of owners, and grouping sets are not split over worker processes."""
+        query = (
+            select(_c.outcome, _c.owner_id, func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
+            .where(_c.currency == currency, *self._filters(where, standing=True))
+            .group_by(_c.outcome, _c.owner_id)
+        )
+        return [
+            OwnerGroup(Outcome(row.outcome), row.owner_id, row.closes, row.revenue)
+            for row in self._connection().execute(query)
+        ]
+
+    def quote_losses(self, where: Any, currency: str) -> list[QuoteLossGroup]:
+        """Quotes closed as lost to a competitor, `closed_on` in the range, of deals in the currency; owner and
+        account filters apply through the deal (SPEC §11)."""
+        q, o = t.quotes.c, t.opportunities.c
+        conditions: list[ColumnElement[bool]] = [
+            q.status_reason == "lost",
+            q.competitor_id.is_not(None),
+            o.currency == currency,
+        ]
+        if where.date_from is not None:
+            conditions.append(q.closed_on >= where.date_from)
+        if where.date_to is not None:
+            conditions.append(q.closed_on <= where.date_to)
+        if where.owner_id is not None:
+            conditions.append(o.owner_id == where.owner_id)
+        if where.account_id is not None:
+            conditions.append(o.account_id == where.account_id)
+        query = (
+            select(q.competitor_id, func.count().label("quotes"), func.sum(q.total_amount).label("amount"))
+            .select_from(t.quotes.join(t.opportunities, o.id == q.opportunity_id))
+            .where(*conditions)
+            .group_by(q.competitor_id)
+        )
+        return [QuoteLossGroup(row.competitor_id, row.quotes, row.amount) for row in self._connection().execute(query)]
+
+    def user_names(self, ids: set[UUID]) -> dict[UUID, str]:
+        if not ids:
+            return {}
+        query = select(t.users.c.id, t.users.c.name).where(t.users.c.id.in_(ids))
+        return {row.id: row.name for row in self._conn().execute(query)}
 
     def reopened_count(self, where: Any, currency: str) -> int:
         query = select(func.count()).where(_c.currency == currency, *self._filters(where, standing=False))

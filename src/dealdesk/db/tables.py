@@ -164,6 +164,7 @@ opportunities = Table(
     Index("ix_opportunities_account_id", "account_id"),
     Index("ix_opportunities_owner_id", "owner_id"),
     Index("ix_opportunities_state", "state"),
+    Index("ix_opportunities_currency_report", "currency", postgresql_include=["id", "owner_id", "account_id"]),
 )
 Index(
     "ix_opportunities_lower_name",
@@ -180,6 +181,8 @@ quote_numbers = Table(
     Column("last_number", Integer(), nullable=False),
 )
 """A single counter row; taking the next number locks it briefly, after the opportunity lock."""
+
+QUOTES_LOST_TO_COMPETITOR = "status_reason = 'lost' AND competitor_id IS NOT NULL"
 
 quotes = Table(
     "quotes",
@@ -198,6 +201,9 @@ quotes = Table(
     Column("close_description", Text()),
     Column("version", Integer(), nullable=False),
     Column("external_id", String(200)),
+    Column("competitor_id", Uuid(), ForeignKey("competitors.id")),
+    Column("close_reason_id", Uuid(), ForeignKey("close_reasons.id")),
+    Column("superseded_by_quote_id", Uuid(), ForeignKey("quotes.id")),
     *_stamps(),
     Index("ix_quotes_external_id", "external_id", unique=True),
     UniqueConstraint("number", "revision", name="uq_quotes_number_revision"),
@@ -212,7 +218,23 @@ quotes = Table(
         sqlite_where=text("state = 'won'"),
         postgresql_where=text("state = 'won'"),
     ),
+    Index(
+        "ix_quotes_lost_to_competitor",
+        "closed_on",
+        postgresql_include=["competitor_id", "opportunity_id", "total_amount"],
+        sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
+        postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
+    ),
+    Index(
+        "ix_quotes_lost_to_competitor_by_opportunity",
+        "opportunity_id",
+        postgresql_include=["closed_on", "competitor_id", "total_amount"],
+        sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
+        postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
+    ),
 )
+"""`competitor_id`, `close_reason_id`: what a lost quote was lost to and why (SPEC §11); `superseded_by_quote_id`:
+the quote whose win closed this one."""
 
 quote_lines = Table(
     "quote_lines",
@@ -259,7 +281,8 @@ contract_lines = Table(
 def _report_indexes() -> list[Index]:
     """The win/loss report's scans (migrations 0004 and 0005): one currency's standing closes by close date, carrying
     what the report reads so PostgreSQL answers from the index alone; by owner or account and close date; reopened
-    ones apart, by currency, owner or account. (The count by currency reads 0001's slim currency index.)"""
+    ones apart, by currency, owner or account. (The count by currency reads 0001's slim currency index.) Migration
+    0012 added `owner_id` to the covering index for the report's `by_owner`."""
     standing, reopened = text("reopened_at IS NULL"), text("reopened_at IS NOT NULL")
     grouped = [
         "outcome",
@@ -268,6 +291,7 @@ def _report_indexes() -> list[Index]:
         "competitor_id",
         "actual_revenue",
         "opportunity_created_on",
+        "owner_id",
     ]
     return [
         Index(

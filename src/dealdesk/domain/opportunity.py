@@ -26,7 +26,7 @@ from dealdesk.domain.errors import (
     WonQuoteExists,
     WonQuoteRequiresWonClose,
 )
-from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLine, check_lines, check_quote_name
+from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLine, QuoteLoss, check_lines, check_quote_name
 from dealdesk.domain.records import Change, Contract, ContractLine
 from dealdesk.domain.states import (
     CLOSE_STATUSES,
@@ -446,7 +446,12 @@ class Opportunity:
         self.updated_at = at
 
     def _quote_changed(self, quote: Quote, action: str, before: dict[str, Any] | None, at: datetime) -> None:
-        after = quote.audit_state() if action not in ("edit", "create") else quote.audit_view()
+        if action in ("edit", "create"):
+            after = quote.audit_view()
+        elif action == "close":
+            after = quote.audit_close()
+        else:
+            after = quote.audit_state()
         self.changes.append(Change("quote", quote.id, action, before, after))
         self._touch(at)
 
@@ -541,7 +546,14 @@ class Opportunity:
         return quote
 
     def close_quote(
-        self, quote_id: UUID, reason: QuoteStatus, *, on: date, description: str | None, at: datetime
+        self,
+        quote_id: UUID,
+        reason: QuoteStatus,
+        *,
+        on: date,
+        description: str | None,
+        at: datetime,
+        loss: QuoteLoss | None = None,
     ) -> ClosedQuote:
         """Draft or active quote closed as lost or canceled; drafts may be closed even on a closed deal."""
         if reason not in QUOTE_CLOSE_REASONS:
@@ -550,7 +562,7 @@ class Opportunity:
         quote = self.quote(quote_id)
         self._require_quote_action(quote, Action.CLOSE_QUOTE)
         before = quote.audit_state()
-        closed = quote.close(reason, on=on, description=description, at=at)
+        closed = quote.close(reason, on=on, description=description, at=at, loss=loss)
         self._quote_changed(quote, "close", before, at)
         return closed
 
@@ -608,26 +620,39 @@ class Opportunity:
         return draft
 
     def close_open_quotes(
-        self, reason: QuoteStatus, *, on: date, description: str | None, at: datetime, except_id: UUID | None = None
+        self,
+        reason: QuoteStatus,
+        *,
+        on: date,
+        description: str | None,
+        at: datetime,
+        except_id: UUID | None = None,
+        loss: QuoteLoss | None = None,
     ) -> tuple[ClosedQuote, ...]:
         """Every active and draft quote closes with one reason, as one step of a larger change."""
         closed = []
         for quote in self.quotes:
             if quote.is_open and quote.id != except_id:
                 before = quote.audit_state()
-                closed.append(quote.close(reason, on=on, description=description, at=at))
+                closed.append(quote.close(reason, on=on, description=description, at=at, loss=loss))
                 self._quote_changed(quote, "close", before, at)
         return tuple(closed)
 
     def close_all_quotes(
-        self, reason: QuoteStatus, *, description: str | None, today: date, at: datetime
+        self,
+        reason: QuoteStatus,
+        *,
+        description: str | None,
+        today: date,
+        at: datetime,
+        loss: QuoteLoss | None = None,
     ) -> tuple[ClosedQuote, ...]:
         """The 'Close all quotes' action: only on an open deal, all or nothing."""
         if reason not in QUOTE_CLOSE_REASONS:
             raise ValidationFailed.field("status_reason", "must be lost or canceled")
         description = check_description(description)
         self._require(Action.CLOSE_QUOTES)
-        return self.close_open_quotes(reason, on=today, description=description, at=at)
+        return self.close_open_quotes(reason, on=today, description=description, at=at, loss=loss)
 
     def win_quote(
         self,
@@ -670,7 +695,14 @@ class Opportunity:
         before = quote.audit_state()
         quote.win(on=close_date, description=description, at=at)
         self._quote_changed(quote, "win", before, at)
-        closed = self.close_open_quotes(QuoteStatus.LOST, on=close_date, description=None, at=at, except_id=quote.id)
+        closed = self.close_open_quotes(
+            QuoteStatus.LOST,
+            on=close_date,
+            description=None,
+            at=at,
+            except_id=quote.id,
+            loss=QuoteLoss(superseded_by_quote_id=quote.id),
+        )
         contract = Contract(
             id=contract_id,
             opportunity_id=self.id,
@@ -742,8 +774,14 @@ class Opportunity:
             raise WonQuoteRequiresWonClose("This opportunity has a won quote: it can only be closed as won")
         closed: tuple[ClosedQuote, ...] = ()
         if details.close_quotes is not None:
+            # On a lost close the quotes were lost too, to the same competitor for the same reason detail.
+            loss = (
+                QuoteLoss(competitor_id=details.competitor_id, close_reason_id=details.close_reason_id)
+                if details.outcome is Outcome.LOST
+                else None
+            )
             closed = self.close_open_quotes(
-                details.close_quotes, on=details.close_date, description=details.description, at=at
+                details.close_quotes, on=details.close_date, description=details.description, at=at, loss=loss
             )
         elif blocking := self.active_quotes():
             raise ActiveQuotesBlockClose([q.ref() for q in blocking])

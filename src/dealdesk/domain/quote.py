@@ -80,6 +80,15 @@ class ClosedQuote:
     status_reason: QuoteStatus
 
 
+@dataclass(frozen=True)
+class QuoteLoss:
+    """What a quote close keeps beside its reason and description (SPEC §11)."""
+
+    competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
+    superseded_by_quote_id: UUID | None = None
+
+
 @dataclass(eq=False)
 class Quote:
     """A priced offer for an opportunity. State changes go through the opportunity, which owns the rules
@@ -103,6 +112,12 @@ class Quote:
     lines: tuple[QuoteLine, ...] | None = None
     """None while the lines were not loaded: only edits, copies and wins need them."""
     lines_changed: bool = field(default=False, compare=False)
+    competitor_id: UUID | None = None
+    """Whom a closed quote was lost to (SPEC §11)."""
+    close_reason_id: UUID | None = None
+    """The lost reason detail of a closed quote (a close reason of outcome lost)."""
+    superseded_by_quote_id: UUID | None = None
+    """The won quote whose win closed this one."""
 
     @classmethod
     def new_draft(
@@ -229,12 +244,34 @@ class Quote:
     def activate(self, at: datetime) -> None:
         self._move(Action.ACTIVATE, QuoteStatus.OPEN, at)
 
-    def close(self, reason: QuoteStatus, *, on: date, description: str | None, at: datetime) -> ClosedQuote:
+    def close(
+        self,
+        reason: QuoteStatus,
+        *,
+        on: date,
+        description: str | None,
+        at: datetime,
+        loss: QuoteLoss | None = None,
+    ) -> ClosedQuote:
         previous = self.state
         self._move(Action.CLOSE_QUOTE, reason, at)
         self.closed_on = on
         self.close_description = description
+        loss = loss or QuoteLoss()
+        self.competitor_id = loss.competitor_id
+        self.close_reason_id = loss.close_reason_id
+        self.superseded_by_quote_id = loss.superseded_by_quote_id
         return self._closed_from(previous)
+
+    def audit_close(self) -> dict[str, Any]:
+        """The state after a close, with what the close kept (only what is set)."""
+        view = self.audit_state()
+        for name in ("competitor_id", "close_reason_id", "superseded_by_quote_id"):
+            if (value := getattr(self, name)) is not None:
+                view[name] = str(value)
+        if self.close_description is not None:
+            view["description"] = self.close_description
+        return view
 
     def mark_revised(self, *, on: date, at: datetime) -> ClosedQuote:
         previous = self.state

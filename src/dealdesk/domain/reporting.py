@@ -41,6 +41,25 @@ class MonthGroup:
     revenue: Decimal
 
 
+@dataclass(frozen=True)
+class OwnerGroup:
+    """Standing closes of one outcome whose deal one owner held at close time."""
+
+    outcome: Outcome
+    owner_id: UUID
+    count: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class QuoteLossGroup:
+    """Quotes closed as lost to one competitor (SPEC §11): how many, and the sum of their totals."""
+
+    competitor_id: UUID
+    count: int
+    amount: Decimal
+
+
 CloseGroup = ReasonGroup | MonthGroup
 """The database groups the same closes twice, by reason and competitor and by month, rather than by the product of
 the two: at a million closes that product is thousands of groups to carry over, these are a few hundred."""
@@ -81,6 +100,29 @@ class SplitLine:
 
 
 @dataclass
+class OwnerLine(SplitLine):
+    """An owner's closes, won and lost, with the owner's own win rate."""
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        return _rate(self.won_count, self.lost_count)
+
+
+@dataclass
+class QuoteCompetitorLine:
+    competitor_id: UUID
+    name: str
+    quotes_lost: int
+    quotes_lost_amount: Decimal
+
+
+def _rate(won: int, lost: int) -> Decimal | None:
+    if won + lost == 0:
+        return None
+    return (Decimal(won) / Decimal(won + lost)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
 class WinLossReport:
     currency: str | None
     currencies: list[str]
@@ -92,6 +134,8 @@ class WinLossReport:
     by_close_reason: list[CloseReasonLine] = field(default_factory=list)
     by_competitor: list[tuple[UUID, str, SplitLine]] = field(default_factory=list)
     by_month: list[tuple[str, SplitLine]] = field(default_factory=list)
+    by_owner: list[tuple[UUID, str, OwnerLine]] = field(default_factory=list)
+    quotes_by_competitor: list[QuoteCompetitorLine] = field(default_factory=list)
     avg_days_won: Decimal | None = None
     avg_days_lost: Decimal | None = None
     reopened_count: int = 0
@@ -99,10 +143,7 @@ class WinLossReport:
     @property
     def win_rate(self) -> Decimal | None:
         """won / (won + lost), 4 decimals; none when nothing closed."""
-        total = self.won_count + self.lost_count
-        if total == 0:
-            return None
-        return (Decimal(self.won_count) / Decimal(total)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        return _rate(self.won_count, self.lost_count)
 
 
 def default_currency(counts: Mapping[str, int]) -> str | None:
@@ -126,7 +167,12 @@ def build_report(
     reopened_count: int,
     close_reasons: Mapping[UUID, tuple[str, Outcome]],
     competitors: Mapping[UUID, str],
+    owner_groups: Iterable[OwnerGroup] = (),
+    owners: Mapping[UUID, str] | None = None,
+    quote_losses: Iterable[QuoteLossGroup] = (),
 ) -> WinLossReport:
+    """`competitors` names every competitor of `groups` and `quote_losses`; `owners` every owner of
+    `owner_groups`."""
     report = WinLossReport(currency=currency, currencies=sorted(currencies), reopened_count=reopened_count)
     by_status: dict[OpportunityStatus, StatusReasonLine] = {}
     by_reason: dict[UUID, CloseReasonLine] = {}
@@ -163,6 +209,27 @@ def build_report(
         key=lambda item: (item[1].casefold(), str(item[0])),
     )
     report.by_month = sorted(by_month.items())
+    by_owner: dict[UUID, OwnerLine] = defaultdict(OwnerLine)
+    for owner_group in owner_groups:
+        owner_line = by_owner[owner_group.owner_id]
+        if owner_group.outcome is Outcome.WON:
+            owner_line.won_count += owner_group.count
+            owner_line.won_revenue += owner_group.revenue
+        else:
+            owner_line.lost_count += owner_group.count
+            owner_line.lost_revenue += owner_group.revenue
+    owner_names = owners or {}
+    report.by_owner = sorted(
+        ((oid, owner_names.get(oid, ""), owner_line) for oid, owner_line in by_owner.items()),
+        key=lambda item: (item[1].casefold(), str(item[0])),
+    )
+    report.quotes_by_competitor = sorted(
+        (
+            QuoteCompetitorLine(loss.competitor_id, competitors.get(loss.competitor_id, ""), loss.count, loss.amount)
+            for loss in quote_losses
+        ),
+        key=lambda line: (line.name.casefold(), str(line.competitor_id)),
+    )
     report.avg_days_won = _average_days(days[Outcome.WON], report.won_count)
     report.avg_days_lost = _average_days(days[Outcome.LOST], report.lost_count)
     return report

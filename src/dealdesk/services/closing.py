@@ -12,13 +12,13 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.errors import DomainError, NotFound, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, ClosePreview, CloseResult, Opportunity, OpportunityClose
-from dealdesk.domain.quote import ClosedQuote, Quote
+from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLoss
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
 from dealdesk.services.opportunities import save
 from dealdesk.services.ports import IdempotencyRequest, Page, RunClaim, UnitOfWork
-from dealdesk.services.references import check_close_references
+from dealdesk.services.references import check_close_references, check_quote_loss
 
 BULK_BATCH = 500
 """Opportunities per transaction in a bulk close."""
@@ -37,14 +37,17 @@ def close_all_quotes(
     description: str | None,
     actor: Actor,
     pre: Preconditions = NO_PRECONDITIONS,
+    loss: QuoteLoss | None = None,
 ) -> tuple[ClosedQuote, ...]:
-    """Every active and draft quote of an open deal, closed with one reason, atomically."""
+    """Every active and draft quote of an open deal, closed with one reason (and `loss`: competitor and lost reason
+    detail), atomically."""
     with uow.transaction():
         opportunity = uow.opportunities.lock(opportunity_id)
         actor.require_may_act_on(opportunity.owner_id)
+        check_quote_loss(uow, loss)
         guards.check(uow, pre, current_version=opportunity.version)
         closed = opportunity.close_all_quotes(
-            reason, description=description, today=uow.clock.today(), at=uow.clock.now()
+            reason, description=description, today=uow.clock.today(), at=uow.clock.now(), loss=loss
         )
         save(uow, opportunity, actor)
         return closed

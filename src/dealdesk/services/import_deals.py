@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.domain.errors import DomainError, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, Opportunity
-from dealdesk.domain.quote import MAX_LINE_DESCRIPTION, QuoteLine, check_lines
+from dealdesk.domain.quote import MAX_LINE_DESCRIPTION, QuoteLine, QuoteLoss, check_lines
 from dealdesk.domain.states import (
     QUOTE_STATUSES,
     OpportunityStatus,
@@ -133,6 +133,12 @@ class _QuotePlan:
     close_description: str | None
     created_at: datetime | None
     lines: tuple[QuoteLine, ...]
+    competitor: str | None = None
+    close_reason: str | None = None
+    superseded_by: str | None = None
+    """External ids of what a closed quote was lost to, why, and the won quote that closed it (SPEC §11)."""
+    loss: QuoteLoss | None = None
+    """The same as dealdesk ids, once resolved."""
     id: UUID = field(default_factory=uuid4)
     failed: bool = False
 
@@ -185,6 +191,7 @@ class QuoteImport(_GroupedImport):
             else:
                 new.append(plan)
         problems_before = run.report.problem_count
+        self._resolve_losses(new, stored)
         chains = self._chains(new)
         if not chains or run.report.problem_count > problems_before:
             return
@@ -199,6 +206,43 @@ class QuoteImport(_GroupedImport):
             if number is not None:
                 self._highest_number = max(self._highest_number, int(number.group(1)))
         run.report.created += len(new)
+
+    def _resolve_losses(self, plans: list[_QuotePlan], stored: dict[str, dict[str, Any]]) -> None:
+        """A closed quote's competitor, lost reason detail and superseding quote as dealdesk ids; the superseding
+        quote is one of the same deal, in this file or imported before."""
+        run, moving = self.run, self.run.uow.moving
+        competitors = moving.find(Kind.COMPETITORS, [p.competitor for p in plans if p.competitor])
+        reasons = moving.find(Kind.CLOSE_REASONS, [p.close_reason for p in plans if p.close_reason])
+        in_file = {p.external_id: p.id for p in plans}
+        earlier = moving.find(Kind.QUOTES, [p.superseded_by for p in plans if p.superseded_by])
+        for plan in plans:
+            if plan.competitor is None and plan.close_reason is None and plan.superseded_by is None:
+                continue
+            line = plan.row.line
+            competitor_id = reason_id = winner_id = None
+            if plan.competitor is not None:
+                competitor = competitors.get(plan.competitor)
+                if competitor is None:
+                    run.problem(line, "competitor_external_id", "no such competitor: import competitors first")
+                else:
+                    competitor_id = competitor["id"]
+            if plan.close_reason is not None:
+                reason = reasons.get(plan.close_reason)
+                if reason is None:
+                    run.problem(line, "close_reason_external_id", "no such close reason: import close reasons first")
+                elif reason["outcome"] != "lost":
+                    run.problem(line, "close_reason_external_id", f"is a reason for {reason['outcome']} closes")
+                else:
+                    reason_id = reason["id"]
+            if plan.superseded_by is not None:
+                winner_id = in_file.get(plan.superseded_by)
+                if winner_id is None and plan.superseded_by in earlier:
+                    winner_id = earlier[plan.superseded_by]["id"]
+                if winner_id is None:
+                    run.problem(line, "superseded_by_quote_external_id", "no such quote of this opportunity")
+            plan.loss = QuoteLoss(
+                competitor_id=competitor_id, close_reason_id=reason_id, superseded_by_quote_id=winner_id
+            )
 
     # --------------------------------------------------------------------------------------------- reading
     def _plans(self, rows: list[SourceRow]) -> list[_QuotePlan]:
@@ -240,6 +284,17 @@ class QuoteImport(_GroupedImport):
         valid_until = cells.day("valid_until")
         closed_on = cells.day("closed_on")
         close_description = cells.description("close_description")
+        competitor = cells.reference("competitor_external_id")
+        close_reason = cells.reference("close_reason_external_id")
+        superseded_by = cells.reference("superseded_by_quote_external_id")
+        if status_reason not in (QuoteStatus.LOST, QuoteStatus.CANCELED):
+            for column, value in (
+                ("competitor_external_id", competitor),
+                ("close_reason_external_id", close_reason),
+                ("superseded_by_quote_external_id", superseded_by),
+            ):
+                if value is not None:
+                    cells.fail(column, "only a lost or canceled quote has one")
         total_amount = cells.money("total_amount", allow_negative=True)
         created_at = cells.moment("created_at")
         if state is not None:
@@ -278,6 +333,9 @@ class QuoteImport(_GroupedImport):
             close_description=close_description,
             created_at=created_at,
             lines=lines,
+            competitor=competitor,
+            close_reason=close_reason,
+            superseded_by=superseded_by,
         )
 
     def _lines(self, rows: list[SourceRow], quote_cells: Cells) -> tuple[QuoteLine, ...] | None:
@@ -408,6 +466,7 @@ class QuoteImport(_GroupedImport):
                     on=plan.closed_on,
                     description=plan.close_description,
                     at=now,
+                    loss=plan.loss,
                 )
                 attempt(plan, "state", close)
         for plan in plans:

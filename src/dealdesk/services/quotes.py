@@ -11,14 +11,14 @@ from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import NO_POLICY
 from dealdesk.domain.errors import NotFound, PreconditionFailed
 from dealdesk.domain.opportunity import Opportunity, WinResult
-from dealdesk.domain.quote import Quote, QuoteLine, check_quote_name
+from dealdesk.domain.quote import Quote, QuoteLine, QuoteLoss, check_quote_name
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import check_not_in_future
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
 from dealdesk.services.opportunities import save
 from dealdesk.services.ports import Page, UnitOfWork
-from dealdesk.services.references import check_close_references
+from dealdesk.services.references import check_close_references, check_quote_loss
 
 
 @dataclass(frozen=True)
@@ -111,15 +111,20 @@ def close_quote(
     description: str | None,
     actor: Actor,
     pre: Preconditions = NO_PRECONDITIONS,
+    loss: QuoteLoss | None = None,
 ) -> Quote:
-    """Close one draft or active quote as lost or canceled (default date: today; not in the future)."""
+    """Close one draft or active quote as lost or canceled (default date: today; not in the future), keeping whom
+    it was lost to and why (`loss`: competitor and lost reason detail)."""
     with uow.transaction():
         opportunity, quote = _lock_quote(uow, quote_id, actor)
         today = uow.clock.today()
         if close_date is not None:
             check_not_in_future(close_date, today=today)
+        check_quote_loss(uow, loss)
         guards.check(uow, pre, current_version=quote.version)
-        opportunity.close_quote(quote_id, reason, on=close_date or today, description=description, at=uow.clock.now())
+        opportunity.close_quote(
+            quote_id, reason, on=close_date or today, description=description, at=uow.clock.now(), loss=loss
+        )
         save(uow, opportunity, actor)
         return quote
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from dealdesk.domain.errors import FieldError, ValidationFailed
+from dealdesk.domain.quote import QuoteLoss
 from dealdesk.domain.states import Outcome
 from dealdesk.services.ports import UnitOfWork
 
@@ -37,6 +38,16 @@ def check_close_references(
                 errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+
+
+def check_quote_loss(uow: UnitOfWork, loss: QuoteLoss | None) -> QuoteLoss | None:
+    """A quote close's competitor must exist and its reason detail be a usable lost reason (SPEC §11)."""
+    if loss is None:
+        return None
+    check_close_references(
+        uow, outcome=Outcome.LOST, close_reason_id=loss.close_reason_id, competitor_id=loss.competitor_id
+    )
+    return loss
 
 
 def check_account(uow: UnitOfWork, account_id: UUID) -> None:

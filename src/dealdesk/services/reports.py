@@ -34,9 +34,12 @@ def win_loss(uow: UnitOfWork, where: ReportFilter) -> WinLossReport:
                 currency=None, currencies=[], groups=[], reopened_count=0, close_reasons={}, competitors={}
             )
         groups = uow.reports.close_groups(where, currency)
+        owner_groups = uow.reports.owner_groups(where, currency)
+        quote_losses = uow.reports.quote_losses(where, currency)
         by_reason = [g for g in groups if isinstance(g, ReasonGroup)]
         reason_ids = {g.close_reason_id for g in by_reason if g.close_reason_id is not None}
         competitor_ids = {g.competitor_id for g in by_reason if g.competitor_id is not None}
+        competitor_ids |= {loss.competitor_id for loss in quote_losses}
         return build_report(
             currency=currency,
             currencies=counts.keys(),
@@ -44,4 +47,7 @@ def win_loss(uow: UnitOfWork, where: ReportFilter) -> WinLossReport:
             reopened_count=uow.reports.reopened_count(where, currency),
             close_reasons=uow.reports.close_reason_names(reason_ids),
             competitors=uow.reports.competitor_names(competitor_ids),
+            owner_groups=owner_groups,
+            owners=uow.reports.user_names({g.owner_id for g in owner_groups}),
+            quote_losses=quote_losses,
         )

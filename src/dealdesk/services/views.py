@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 from uuid import UUID
@@ -40,6 +40,18 @@ def accounts_matching(uow: UnitOfWork, q: str, *, limit: int) -> dict[UUID, str]
     check_storable(q, field="q")
     with uow.transaction(write=False):
         return uow.views.accounts_matching(q, limit=limit)
+
+
+def competitor_names(uow: UnitOfWork) -> dict[UUID, str]:
+    """Every competitor by name, deactivated ones too (old records still name them)."""
+    with uow.transaction(write=False):
+        return uow.views.competitor_names()
+
+
+def close_reason_names(uow: UnitOfWork) -> dict[UUID, str]:
+    """Every close reason by name, retired ones too (old records still name them)."""
+    with uow.transaction(write=False):
+        return uow.views.close_reason_names()
 
 
 # ---------------------------------------------------------------------------------------------- the list
@@ -157,6 +169,14 @@ class OpportunityScreen:
     """With their lines, by number and revision."""
     closes: Sequence[CloseHistoryEntry]
     """Newest first, including those ended by a reopen."""
+    competitor_names: Mapping[UUID, str] = field(default_factory=dict)
+    """Of the competitors the closes and the closed quotes name."""
+    close_reason_names: Mapping[UUID, str] = field(default_factory=dict)
+    """Of the reason details the closes and the closed quotes name."""
+
+    def quote_named(self, quote_id: UUID | None) -> Quote | None:
+        """The quote of this deal with that id (a closed quote's `superseded_by_quote_id`)."""
+        return next((q for q in self.quotes if q.id == quote_id), None)
 
     @property
     def open_quotes(self) -> list[Quote]:
@@ -191,8 +211,9 @@ def opportunity_screen(uow: UnitOfWork, opportunity_id: UUID) -> OpportunityScre
             + [c.closed_by for c in closes]
             + [c.reopened_by for c in closes if c.reopened_by is not None]
         )
-        competitors = uow.views.competitor_names() if closes else {}
-        reasons = uow.views.close_reason_names() if closes else {}
+        lost_quotes = any(q.competitor_id or q.close_reason_id for q in quotes)
+        competitors = uow.views.competitor_names() if closes or lost_quotes else {}
+        reasons = uow.views.close_reason_names() if closes or lost_quotes else {}
         account = uow.accounts.get(opportunity.account_id).name
     history = [
         CloseHistoryEntry(
@@ -210,6 +231,8 @@ def opportunity_screen(uow: UnitOfWork, opportunity_id: UUID) -> OpportunityScre
         owner_name=people.get(opportunity.owner_id, ""),
         quotes=quotes,
         closes=history,
+        competitor_names=competitors,
+        close_reason_names=reasons,
     )
 
 

@@ -237,6 +237,9 @@ class QuoteOut(Out):
     )
     closed_on: date | None
     close_description: str | None
+    competitor_id: UUID | None
+    close_reason_id: UUID | None
+    superseded_by_quote_id: UUID | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -258,6 +261,8 @@ class QuoteCloseIn(In):
     status_reason: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED]
     close_date: DateIn | None = None
     description: Description | None = None
+    competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
 
 
 class WinIn(In):
@@ -313,6 +318,8 @@ class CloseIn(In):
 class CloseQuotesIn(In):
     status_reason: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED]
     description: Description | None = None
+    competitor_id: UUID | None = None
+    close_reason_id: UUID | None = None
 
 
 class ReopenIn(In):
@@ -505,6 +512,23 @@ class CompetitorSplit(BaseModel):
     lost_revenue: Money
 
 
+class OwnerSplit(BaseModel):
+    owner_id: UUID
+    name: str
+    won_count: int
+    lost_count: int
+    win_rate: Annotated[str | None, Field(description="won / (won + lost) of this owner, 4 decimals")]
+    won_revenue: Money
+    lost_revenue: Money
+
+
+class QuotesLostToCompetitor(BaseModel):
+    competitor_id: UUID
+    name: str
+    quotes_lost: int
+    quotes_lost_amount: Money
+
+
 class MonthSplit(BaseModel):
     month: str
     won_count: int
@@ -531,6 +555,8 @@ class WinLossOut(BaseModel):
     by_status_reason: list[StatusReasonCount]
     by_close_reason: list[CloseReasonCount]
     by_competitor: list[CompetitorSplit]
+    by_owner: list[OwnerSplit]
+    quotes_by_competitor: list[QuotesLostToCompetitor]
     by_month: list[MonthSplit]
     avg_days_to_close: DaysToClose
     reopened_count: int
@@ -570,6 +596,27 @@ def win_loss_out(report: WinLossReport) -> WinLossOut:
                 lost_revenue=line.lost_revenue,
             )
             for cid, name, line in report.by_competitor
+        ],
+        by_owner=[
+            OwnerSplit(
+                owner_id=oid,
+                name=name,
+                won_count=line.won_count,
+                lost_count=line.lost_count,
+                win_rate=None if line.win_rate is None else f"{line.win_rate:.4f}",
+                won_revenue=line.won_revenue,
+                lost_revenue=line.lost_revenue,
+            )
+            for oid, name, line in report.by_owner
+        ],
+        quotes_by_competitor=[
+            QuotesLostToCompetitor(
+                competitor_id=line.competitor_id,
+                name=line.name,
+                quotes_lost=line.quotes_lost,
+                quotes_lost_amount=line.quotes_lost_amount,
+            )
+            for line in report.quotes_by_competitor
         ],
         by_month=[
             MonthSplit(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from dealdesk.domain.errors import FieldError, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.quote import QuoteLoss
 from dealdesk.services import closing
 from dealdesk.services.guards import Preconditions, Replay
 from dealdesk.web import presenters
@@ -69,6 +70,7 @@ def close_quotes(
         reason=body.status_reason,
         description=body.description,
         actor=actor,
+        loss=QuoteLoss(competitor_id=body.competitor_id, close_reason_id=body.close_reason_id),
         pre=Preconditions(expected_version=version),
     )
     return respond(s.ClosedQuotesOut(closed_quotes=presenters.closed_quotes(closed)))

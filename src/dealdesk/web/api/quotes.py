@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from dealdesk.domain.errors import ValidationFailed
+from dealdesk.domain.quote import QuoteLoss
 from dealdesk.services import quotes
 from dealdesk.services.guards import Preconditions, Replay
 from dealdesk.web import presenters
@@ -67,6 +68,7 @@ def close_quote(
         close_date=body.close_date,
         description=body.description,
         actor=actor,
+        loss=QuoteLoss(competitor_id=body.competitor_id, close_reason_id=body.close_reason_id),
         pre=Preconditions(expected_version=version),
     )
     return respond(presenters.quote(closed, uow.clock.today()), version=closed.version)

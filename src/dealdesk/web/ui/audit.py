@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,11 +21,15 @@ _MONEY_FIELDS = frozenset({"estimated_revenue", "actual_revenue"})
 _DATE_FIELDS = frozenset({"estimated_close_date", "actual_close_date"})
 _REFERENCE_FIELDS = frozenset({"account_id", "owner_id", "won_quote_id", "contract_id"})
 _SHOWN_FIELDS: dict[str, frozenset[str]] = {
-    "quote": frozenset({"name", "state", "status_reason"}),
+    "quote": frozenset(
+        {"name", "state", "status_reason", "competitor_id", "close_reason_id", "superseded_by_quote_id", "description"}
+    ),
     "opportunity_close": frozenset({"description", "competitor_id", "close_reason_id"}),
     "contract": frozenset(),
 }
 """For records other than the deal itself, the fields worth a line; the entry's title says the rest."""
+_QUOTE_LOSS_FIELDS = frozenset({"competitor_id", "close_reason_id", "superseded_by_quote_id"})
+"""What a quote's close kept (SPEC §11), shown by name."""
 _SKIPPED_ACTIONS = frozenset({"create"})
 """A creation lists every field; the entry's title says enough."""
 
@@ -57,6 +62,8 @@ class Names:
     quotes: dict[UUID, str]
     accounts: dict[UUID, str]
     people: dict[UUID, str]
+    competitors: dict[UUID, str] = dataclasses.field(default_factory=dict)
+    close_reasons: dict[UUID, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,14 @@ def _reference(lang: Language, field: str, value: Any, names: Names, opportunity
         )
     if field == "contract_id":
         return FieldChange(label, None, lang.gettext("Open project contract"), f"/contracts/{value}")
+    if field == "superseded_by_quote_id":
+        return FieldChange(
+            label, None, names.quotes.get(record_id, "—"), f"/opportunities/{opportunity_id}#quote-{value}"
+        )
+    if field == "competitor_id":
+        return FieldChange(label, None, names.competitors.get(record_id, "—"))
+    if field == "close_reason_id":
+        return FieldChange(label, None, names.close_reasons.get(record_id, "—"))
     if field == "account_id":
         return FieldChange(label, None, names.accounts.get(record_id, "—"), f"/accounts/{value}")
     return FieldChange(label, None, names.people.get(record_id, "—"))
@@ -119,7 +134,7 @@ def _changes(lang: Language, entry: AuditEntry, currency: str, names: Names, opp
         if shown is not None and field not in shown:
             continue
         name = labels.field_name(lang, field)
-        if field in _REFERENCE_FIELDS:
+        if field in _REFERENCE_FIELDS or (entry.record_type == "quote" and field in _QUOTE_LOSS_FIELDS):
             changes.append(_reference(lang, field, after.get(field), names, opportunity_id))
         else:
             kind = entry.record_type
@@ -138,6 +153,8 @@ def audit_panel(
         accounts=views.account_names(uow),
         people=views.user_names(uow, [entry.user_id for entry in page.items] + owners),
     )
+    if any(e.record_type == "quote" and _QUOTE_LOSS_FIELDS & set(e.after or {}) for e in page.items):
+        names = replace(names, competitors=views.competitor_names(uow), close_reasons=views.close_reason_names(uow))
     lines = [
         AuditLine(
             at=entry.at,

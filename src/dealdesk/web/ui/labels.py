@@ -123,5 +123,8 @@ def field_name(lang: Language, field: str) -> str:
         "won_quote_id": lang.gettext("Won quote"),
         "contract_id": lang.gettext("Project contract"),
         "reason": lang.gettext("Reason"),
+        "competitor_id": lang.gettext("Competitor"),
+        "close_reason_id": lang.gettext("Reason detail"),
+        "superseded_by_quote_id": lang.gettext("Superseded by"),
     }
     return names.get(field, lang.gettext("Other detail"))

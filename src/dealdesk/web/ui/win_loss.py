@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from dealdesk.domain.reporting import CloseReasonLine, SplitLine, WinLossReport
+from dealdesk.domain.reporting import CloseReasonLine, OwnerLine, QuoteCompetitorLine, SplitLine, WinLossReport
 from dealdesk.domain.states import OpportunityStatus, Outcome, Role
 from dealdesk.services import auth, reports, views
 from dealdesk.services.ports import UnitOfWork
@@ -216,6 +216,9 @@ class Figures:
     days_chart: BarChart
     reopened_chart: BarChart
     reopened_share: Decimal | None
+    owners: list[tuple[UUID, str, OwnerLine]]
+    owners_chart: BarChart | None
+    quotes_lost_to: list[QuoteCompetitorLine]
 
 
 class Writing:
@@ -392,6 +395,24 @@ def figures(report: WinLossReport, months: Sequence[str], write: Writing) -> Fig
         days_chart=days_chart,
         reopened_chart=reopened_chart,
         reopened_share=_share(report.reopened_count, standing + report.reopened_count),
+        owners=report.by_owner,
+        owners_chart=(
+            bar_chart(
+                [name for _, name, _ in report.by_owner],
+                [
+                    Series("won", won_name, [Decimal(line.won_count) for _, _, line in report.by_owner]),
+                    Series("lost", lost_name, [Decimal(line.lost_count) for _, _, line in report.by_owner]),
+                ],
+                value_label=write.count,
+                axis_label=write.count,
+                whole=True,
+            )
+            if report.by_owner
+            else None
+        ),
+        quotes_lost_to=sorted(
+            report.quotes_by_competitor, key=lambda line: (-line.quotes_lost, -line.quotes_lost_amount, line.name)
+        ),
     )
 
 
@@ -498,12 +519,17 @@ def csv_rows(report: WinLossReport, where: ReportFilter) -> Iterator[list[str]]:
         yield ["by_close_reason", *item, "revenue", _money(reason.revenue)]
     for section, key, name, line in (
         *(("by_competitor", str(cid), _cell(name), line) for cid, name, line in report.by_competitor),
+        *(("by_owner", str(oid), _cell(name), line) for oid, name, line in report.by_owner),
         *(("by_month", "", month, line) for month, line in report.by_month),
     ):
         yield [section, name, key, "won_count", str(line.won_count)]
         yield [section, name, key, "lost_count", str(line.lost_count)]
         yield [section, name, key, "won_revenue", _money(line.won_revenue)]
         yield [section, name, key, "lost_revenue", _money(line.lost_revenue)]
+    for quoted in report.quotes_by_competitor:
+        item = [_cell(quoted.name), str(quoted.competitor_id)]
+        yield ["quotes_by_competitor", *item, "quotes_lost", str(quoted.quotes_lost)]
+        yield ["quotes_by_competitor", *item, "quotes_lost_amount", _money(quoted.quotes_lost_amount)]
 
 
 @router.get(PAGE + ".csv")

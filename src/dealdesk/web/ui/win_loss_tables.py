@@ -127,6 +127,29 @@ def report_tables(lang: Language, report: WinLossReport) -> list[Table]:
             ],
         ),
         Table(
+            t("Win/loss by owner"),
+            [t("Owner"), *split, t("Win rate") + " (%)"],
+            [
+                [
+                    guard_text(name),
+                    Number(x.won_count),
+                    Number(x.lost_count),
+                    _money(x.won_revenue),
+                    _money(x.lost_revenue),
+                    _rate(x.win_rate),
+                ]
+                for _, name, x in report.by_owner
+            ],
+        ),
+        Table(
+            t("Quotes lost to competitors"),
+            [t("Competitor"), t("Quotes lost"), t("Amount of quotes lost")],
+            [
+                [guard_text(q.name), Number(q.quotes_lost), _money(q.quotes_lost_amount)]
+                for q in report.quotes_by_competitor
+            ],
+        ),
+        Table(
             t("Closes per month"),
             [t("Month"), *split],
             [

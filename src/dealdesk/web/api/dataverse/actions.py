@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import Forbidden, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails, Opportunity
+from dealdesk.domain.quote import QuoteLoss
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
 from dealdesk.domain.values import CENT, check_date_range, parse_iso_date
 from dealdesk.services import closing, opportunities, quotes
@@ -99,7 +100,15 @@ _USED: Final = {
         }
     ),
     "quoteclose": frozenset(
-        {"subject", "description", "actualend", "quoteid@odata.bind", "transactioncurrencyid@odata.bind"}
+        {
+            "subject",
+            "description",
+            "actualend",
+            "quoteid@odata.bind",
+            "transactioncurrencyid@odata.bind",
+            "dd_competitorid@odata.bind",
+            "dd_closereasonid@odata.bind",
+        }
     ),
 }
 
@@ -300,8 +309,18 @@ def close_quote(uow: UnitOfWork, actor: Actor, zone: Any, body: Any) -> None:
     reason = _status(number, QUOTE_CLOSE_STATUSES, "CloseQuote")
     quote_id = close.required("quoteid", "quotes")
     _check_quote_currency(uow, close, quote_id)
+    loss = QuoteLoss(
+        competitor_id=close.bound("dd_competitorid", "competitors"),
+        close_reason_id=close.bound("dd_closereasonid", "dd_closereasons"),
+    )
     quotes.close_quote(
-        uow, quote_id, reason=reason, close_date=close.close_date(zone), description=close.description, actor=actor
+        uow,
+        quote_id,
+        reason=reason,
+        close_date=close.close_date(zone),
+        description=close.description,
+        actor=actor,
+        loss=loss,
     )
 
 
@@ -310,6 +329,9 @@ def win_quote(uow: UnitOfWork, actor: Actor, zone: Any, body: Any) -> None:
     require_may_change(actor)
     close, number = _body(body, "QuoteClose", "quoteclose")
     _status(number, QUOTE_WIN_STATUSES, "WinQuote")
+    for lost_only in ("dd_competitorid", "dd_closereasonid"):
+        if f"{lost_only}@odata.bind" in close.raw:
+            raise _fault(f"{close.field}.{lost_only}@odata.bind", "only a lost or canceled quote close has one")
     quote_id = close.required("quoteid", "quotes")
     _check_quote_currency(uow, close, quote_id)
     details = quotes.WinDetails(close_date=close.close_date(zone), description=close.description)

@@ -314,6 +314,11 @@ QUOTE_CLOSE: Final = Entity(
         Attribute("quoteid", Kind.LOOKUP, "id", "Quote", targets=("quote",), label="quote_name"),
         Attribute("actualend", Kind.DATEONLY, "closed_on", "Actual End"),
         Attribute("description", Kind.MEMO, "close_description", "Description", max_length=2000),
+        # Dataverse's quoteclose has no competitor or reason detail: dealdesk's own, read-only (SPEC §11).
+        Attribute("dd_competitorid", Kind.LOOKUP, "competitor_id", "Lost To Competitor", targets=("competitor",)),
+        Attribute(
+            "dd_closereasonid", Kind.LOOKUP, "close_reason_id", "Close Reason Detail", targets=("dd_closereason",)
+        ),
         Attribute("statecode", Kind.STATE, "state", "Activity Status", QUOTE_CLOSE_STATES, nullable=False),
         Attribute("statuscode", Kind.STATUS, "state", "Status Reason", QUOTE_CLOSE_STATUSES, nullable=False),
         _currency(),
