@@ -57,7 +57,7 @@ def test_the_workbook_has_a_sheet_per_table_with_names_kept_as_guarded_text_and_
     )
     book = load_workbook(io.BytesIO(download.content))
     assert book.sheetnames[:2] == ["Summary", "Lost closes by status reason"]
-    assert len(book.sheetnames) == 7 and all(len(name) <= 31 for name in book.sheetnames)
+    assert len(book.sheetnames) == 9 and all(len(name) <= 31 for name in book.sheetnames)
     summary = _rows(book["Summary"])
     assert summary[0][0] == "Summary"
     assert summary[2][0] == "USD"
