@@ -196,6 +196,7 @@ def seed_statements(closes: int) -> list[str]:
                 "line_count": "1",
                 "closed_on": day,
                 "competitor_id": f"(CASE WHEN {_pick('n', 16, 5)} < 2 THEN NULL ELSE {competitor} END)",
+                "currency": currency("n"),
                 "version": "2",
                 **stamps,
             },

@@ -231,6 +231,7 @@ def seed_statements(dialect: str, owner: uuid.UUID, first: int, count: int, shap
                 {
                     "id": sql.uid(QUOTE, f"2 * n + {offset}"),
                     "opportunity_id": sql.uid(OPPORTUNITY, "n"),
+                    "currency": "'USD'",
                     "number": f"'B-' || (2 * n + {offset})",
                     "revision": "0",
                     "name": f"'Quote {offset} of deal ' || n",

@@ -81,10 +81,13 @@ def quote_from(row: Row[Any]) -> Quote:
     )
 
 
-def quote_row(q: Quote) -> dict[str, Any]:
+def quote_row(q: Quote, currency: str) -> dict[str, Any]:
+    """`currency` is the deal's: a quote is priced in it, and it cannot change once the deal has quotes. The row
+    keeps it so that the report can sum lost quotes of one currency from an index alone."""
     return {
         "id": q.id,
         "opportunity_id": q.opportunity_id,
+        "currency": currency,
         "number": q.number,
         "revision": q.revision,
         "name": q.name,

@@ -156,7 +156,7 @@ class SqlOpportunities:
 
     def _remember(self, opportunity: Opportunity) -> None:
         snapshot = _Snapshot(opportunity=opportunity_row(opportunity))
-        snapshot.quotes = {q.id: quote_row(q) for q in opportunity.quotes}
+        snapshot.quotes = {q.id: quote_row(q, opportunity.currency) for q in opportunity.quotes}
         for q in opportunity.quotes:
             q.lines_changed = False
         if opportunity.standing_close is not None:
@@ -179,7 +179,7 @@ class SqlOpportunities:
         if gone:
             self._conn().execute(delete(t.quote_lines).where(t.quote_lines.c.quote_id.in_(gone)))
             self._conn().execute(delete(t.quotes).where(t.quotes.c.id.in_(gone)))
-        rows = {q.id: quote_row(q) for q in opportunity.quotes}  # also the next snapshot
+        rows = {q.id: quote_row(q, opportunity.currency) for q in opportunity.quotes}  # also the next snapshot
         new_quotes = [rows[q.id] for q in opportunity.quotes if q.id not in snapshot.quotes]
         if new_quotes:
             self._conn().execute(insert(t.quotes), new_quotes)

@@ -124,25 +124,29 @@ class SqlReports:
         ]
 
     def quote_losses(self, where: Any, currency: str) -> list[QuoteLossGroup]:
-        """Quotes closed as lost to a competitor, `closed_on` in the range, of deals in the currency; owner and
-        account filters apply through the deal (SPEC §11)."""
+        """Quotes closed as lost to a competitor, `closed_on` in the range, in the currency (the quote keeps its
+        deal's); owner and account filters apply through the deal (SPEC §11). Without them the sums come from the
+        partial (currency, closed_on) index alone."""
         q, o = t.quotes.c, t.opportunities.c
         conditions: list[ColumnElement[bool]] = [
             q.status_reason == "lost",
             q.competitor_id.is_not(None),
-            o.currency == currency,
+            q.currency == currency,
         ]
         if where.date_from is not None:
             conditions.append(q.closed_on >= where.date_from)
         if where.date_to is not None:
             conditions.append(q.closed_on <= where.date_to)
-        if where.owner_id is not None:
-            conditions.append(o.owner_id == where.owner_id)
-        if where.account_id is not None:
-            conditions.append(o.account_id == where.account_id)
+        source: Any = t.quotes
+        if where.owner_id is not None or where.account_id is not None:
+            source = t.quotes.join(t.opportunities, o.id == q.opportunity_id)
+            if where.owner_id is not None:
+                conditions.append(o.owner_id == where.owner_id)
+            if where.account_id is not None:
+                conditions.append(o.account_id == where.account_id)
         query = (
             select(q.competitor_id, func.count().label("quotes"), func.sum(q.total_amount).label("amount"))
-            .select_from(t.quotes.join(t.opportunities, o.id == q.opportunity_id))
+            .select_from(source)
             .where(*conditions)
             .group_by(q.competitor_id)
         )

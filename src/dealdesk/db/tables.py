@@ -164,7 +164,6 @@ opportunities = Table(
     Index("ix_opportunities_account_id", "account_id"),
     Index("ix_opportunities_owner_id", "owner_id"),
     Index("ix_opportunities_state", "state"),
-    Index("ix_opportunities_currency_report", "currency", postgresql_include=["id", "owner_id", "account_id"]),
 )
 Index(
     "ix_opportunities_lower_name",
@@ -204,6 +203,7 @@ quotes = Table(
     Column("competitor_id", Uuid(), ForeignKey("competitors.id")),
     Column("close_reason_id", Uuid(), ForeignKey("close_reasons.id")),
     Column("superseded_by_quote_id", Uuid(), ForeignKey("quotes.id")),
+    Column("currency", String(3), nullable=False),
     *_stamps(),
     Index("ix_quotes_external_id", "external_id", unique=True),
     UniqueConstraint("number", "revision", name="uq_quotes_number_revision"),
@@ -220,8 +220,9 @@ quotes = Table(
     ),
     Index(
         "ix_quotes_lost_to_competitor",
+        "currency",
         "closed_on",
-        postgresql_include=["competitor_id", "opportunity_id", "total_amount"],
+        postgresql_include=["competitor_id", "total_amount"],
         sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
         postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
     ),

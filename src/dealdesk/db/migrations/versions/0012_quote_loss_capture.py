@@ -2,10 +2,11 @@
 
 `quotes.competitor_id` and `quotes.close_reason_id` are set by a quote close (SPEC §11) and by the close of its
 opportunity with `close_quotes` on a lost close; `quotes.superseded_by_quote_id` names the quote whose win closed
-this one. All three are foreign keys and nullable: quotes closed before this migration simply have none. The
-partial index serves the report's `quotes_by_competitor` (lost quotes with a competitor, by `closed_on`, carrying
-what it sums; by deal, for one owner's or one account's), and the deals' currency index lets it find the deals of
-one currency without reading their rows.
+this one. All three are foreign keys and nullable: quotes closed before this migration simply have none.
+`quotes.currency` is the deal's currency, kept on the quote (it cannot change once the deal has quotes) so that the
+report's `quotes_by_competitor` sums one currency's lost quotes from a partial index alone (by currency and
+`closed_on`, carrying what it sums), instead of joining a million deals to learn their currency; a second partial
+index by deal serves one owner's or one account's report.
 
 The report's covering index of standing closes (0005) also carries `owner_id` now, so that `by_owner` is grouped
 from the index alone, as the rest of the report is (db/reports.py).
@@ -47,6 +48,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("competitor_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("close_reason_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("superseded_by_quote_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("currency", sa.String(length=3), nullable=True))
         batch_op.create_foreign_key("fk_quotes_competitor_id_competitors", "competitors", ["competitor_id"], ["id"])
         batch_op.create_foreign_key(
             "fk_quotes_close_reason_id_close_reasons", "close_reasons", ["close_reason_id"], ["id"]
@@ -54,11 +56,17 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             "fk_quotes_superseded_by_quote_id_quotes", "quotes", ["superseded_by_quote_id"], ["id"]
         )
+    op.execute(
+        "UPDATE quotes SET currency = "
+        "(SELECT currency FROM opportunities WHERE opportunities.id = quotes.opportunity_id)"
+    )
+    with op.batch_alter_table("quotes", schema=None) as batch_op:
+        batch_op.alter_column("currency", existing_type=sa.String(length=3), nullable=False)
     op.create_index(
         "ix_quotes_lost_to_competitor",
         "quotes",
-        ["closed_on"],
-        postgresql_include=["competitor_id", "opportunity_id", "total_amount"],
+        ["currency", "closed_on"],
+        postgresql_include=["competitor_id", "total_amount"],
         postgresql_where=sa.text(_LOST_WITH_COMPETITOR),
         sqlite_where=sa.text(_LOST_WITH_COMPETITOR),
     )
@@ -70,24 +78,18 @@ def upgrade() -> None:
         postgresql_where=sa.text(_LOST_WITH_COMPETITOR),
         sqlite_where=sa.text(_LOST_WITH_COMPETITOR),
     )
-    op.create_index(
-        "ix_opportunities_currency_report",
-        "opportunities",
-        ["currency"],
-        postgresql_include=["id", "owner_id", "account_id"],
-    )
     _report_index([*_GROUPED, "owner_id"])
 
 
 def downgrade() -> None:
     _report_index(_GROUPED)
-    op.drop_index("ix_opportunities_currency_report", table_name="opportunities")
     op.drop_index("ix_quotes_lost_to_competitor_by_opportunity", table_name="quotes")
     op.drop_index("ix_quotes_lost_to_competitor", table_name="quotes")
     with op.batch_alter_table("quotes", schema=None) as batch_op:
         batch_op.drop_constraint("fk_quotes_superseded_by_quote_id_quotes", type_="foreignkey")
         batch_op.drop_constraint("fk_quotes_close_reason_id_close_reasons", type_="foreignkey")
         batch_op.drop_constraint("fk_quotes_competitor_id_competitors", type_="foreignkey")
+        batch_op.drop_column("currency")
         batch_op.drop_column("superseded_by_quote_id")
         batch_op.drop_column("close_reason_id")
         batch_op.drop_column("competitor_id")
