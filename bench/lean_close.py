@@ -117,17 +117,3 @@ def script(*, close_date: date, first: int, per_client: int) -> str:
         )
         + "\n"
     )
-
-
-def count_open(db: BenchDb, first: int, count: int) -> int:
-    engine = create_engine(db.url)
-    try:
-        with engine.connect() as conn:
-            ids = f"SELECT {_uid(OPPORTUNITY, 'n')} FROM generate_series({first}, {first + count - 1}) AS n"
-            return int(
-                conn.exec_driver_sql(
-                    f"SELECT count(*) FROM opportunities WHERE state = 'open' AND id IN ({ids})"
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()
