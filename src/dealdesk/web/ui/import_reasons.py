@@ -105,6 +105,9 @@ REASONS = (
     N_("no such competitor"),
     N_("no such close reason"),
     N_("no such account"),
+    N_("is required by the close policy for a %(outcome)s close: choose a close reason"),
+    N_("is required by the close policy when the opportunity was out-sold: name the competitor"),
+    N_("is required by the close policy for a lost close: say what happened"),
 )
 """Every sentence the importer and the domain's checks give as a reason; `%(name)s` stands for a value."""
 
