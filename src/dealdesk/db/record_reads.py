@@ -79,7 +79,7 @@ SOURCES: Final[dict[RecordKind, dict[str, ColumnElement[Any]]]] = {
         closed_on=_quote.c.closed_on,
         close_description=_quote.c.close_description,
         opportunity_id=_quote.c.opportunity_id,
-        currency=_opp.c.currency,
+        currency=_quote.c.currency,
         created_at=_quote.c.created_at,
         updated_at=_quote.c.updated_at,
         version=_quote.c.version,
@@ -111,7 +111,7 @@ SOURCES: Final[dict[RecordKind, dict[str, ColumnElement[Any]]]] = {
         competitor_id=_quote.c.competitor_id,
         close_reason_id=_quote.c.close_reason_id,
         opportunity_id=_quote.c.opportunity_id,
-        currency=_opp.c.currency,
+        currency=_quote.c.currency,
         total_amount=_quote.c.total_amount,
         updated_at=_quote.c.updated_at,
     ),
@@ -135,7 +135,7 @@ these sources; a test checks that every source it names is here."""
 
 
 _owner = t.users.alias("owner_user")
-_closed_opp = t.opportunities.alias("closed_opportunity")
+_named_opp = t.opportunities.alias("named_opportunity")
 _named_rival = t.competitors.alias("named_competitor")
 _named_account = t.accounts.alias("named_account")
 
@@ -154,9 +154,9 @@ LABEL_SOURCES: Final[dict[RecordKind, dict[str, _Label]]] = {
         "account_name": _Label(_named_account.c.name, _named_account, _named_account.c.id == _opp.c.account_id),
         "owner_name": _Label(_owner.c.name, _owner, _owner.c.id == _opp.c.owner_id),
     },
-    "quote": {"opportunity_name": _Label(_opp.c.name)},
+    "quote": {"opportunity_name": _Label(_named_opp.c.name, _named_opp, _named_opp.c.id == _quote.c.opportunity_id)},
     "opportunityclose": {
-        "opportunity_name": _Label(_closed_opp.c.name, _closed_opp, _closed_opp.c.id == _close.c.opportunity_id),
+        "opportunity_name": _Label(_named_opp.c.name, _named_opp, _named_opp.c.id == _close.c.opportunity_id),
         "competitor_name": _Label(_named_rival.c.name, _named_rival, _named_rival.c.id == _close.c.competitor_id),
         "close_reason_name": _Label(
             t.close_reasons.c.name, t.close_reasons, t.close_reasons.c.id == _close.c.close_reason_id
@@ -176,7 +176,7 @@ def _base(kind: RecordKind, *, labels: bool = False) -> Select[Any]:
     columns += [label.name.label(name) for name, label in named.items()]
     source: FromClause
     if kind in ("quote", "quoteclose"):
-        source = _quote.join(_opp, _opp.c.id == _quote.c.opportunity_id)
+        source = _quote  # a quote keeps its deal's currency: the deal is joined only for its name, when asked
     elif kind == "opportunity":
         source = _opp
     elif kind == "opportunityclose":
