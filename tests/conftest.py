@@ -73,6 +73,7 @@ def empty_all_tables(engine: Engine) -> None:
         for table in reversed(tables.metadata.sorted_tables):
             if table is not tables.quote_numbers:
                 conn.execute(table.delete())
+        conn.execute(tables.close_summary_stale.delete())  # deleting past closes marked their months again
 
 
 @pytest.fixture

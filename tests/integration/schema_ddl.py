@@ -1,7 +1,7 @@
 """The schema of a database as the database itself reports it, normalised so that two builds of the same schema
 compare equal: SQLite's `sqlite_master` SQL, PostgreSQL's catalogue (columns, `pg_get_constraintdef`,
-`pg_get_indexdef`). Unlike Alembic's autogenerate comparison, this sees CHECK expressions, partial-index conditions,
-DEFERRABLE foreign keys and server defaults.
+`pg_get_indexdef`, triggers and their functions). Unlike Alembic's autogenerate comparison, this sees CHECK
+expressions, partial-index conditions, DEFERRABLE foreign keys, server defaults and triggers.
 
 Column order is left out on purpose: a column added by a later migration comes last in the table, where
 `metadata.create_all` puts it among the others; nothing in dealdesk depends on the order."""
@@ -84,6 +84,13 @@ FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid
 WHERE c.relnamespace = current_schema()::regnamespace
 """
 
+TRIGGERS = """
+SELECT c.relname, g.tgname, pg_get_triggerdef(g.oid)
+FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+WHERE c.relnamespace = current_schema()::regnamespace AND NOT g.tgisinternal
+"""
+FUNCTIONS = "SELECT proname, prosrc FROM pg_proc WHERE pronamespace = current_schema()::regnamespace"
+
 
 def _postgres_schema(engine: Engine) -> Schema:
     found: Schema = {}
@@ -98,6 +105,10 @@ def _postgres_schema(engine: Engine) -> Schema:
         for table, name, definition in conn.execute(text(INDEXES)):
             if table not in IGNORED_TABLES:
                 found[f"index {table}.{name}"] = definition.replace(f"{schema}.", "")
+        for table, name, definition in conn.execute(text(TRIGGERS)):
+            found[f"trigger {table}.{name}"] = definition.replace(f"{schema}.", "")
+        for name, source in conn.execute(text(FUNCTIONS)):
+            found[f"function {name}"] = source
     return found
 
 

@@ -79,6 +79,9 @@ def _declared(new_database: EngineFactory) -> Engine:
     must write them, so a later SQLite build in this process would silently lack them."""
     engine = new_database()
     copy.deepcopy(t.metadata).create_all(engine)
+    with engine.begin() as conn:  # triggers are DDL of their own, which `create_all` knows nothing of
+        for statement in t.stale_month_triggers(engine.dialect.name):
+            conn.execute(text(statement))
     return engine
 
 

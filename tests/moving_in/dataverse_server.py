@@ -17,6 +17,8 @@ from typing import Any
 import requests
 import trustme
 
+from tests.serving import STARTUP_S
+
 DEALDESK = str(Path(sys.executable).with_name("dealdesk"))
 Json = dict[str, Any]
 
@@ -64,7 +66,7 @@ def dealdesk_serve(
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_S
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"dealdesk serve exited early:\n{log.read_text()}")
@@ -75,7 +77,7 @@ def dealdesk_serve(
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"dealdesk serve did not answer within 30 s:\n{log.read_text()}")
+                raise RuntimeError(f"dealdesk serve did not answer within {STARTUP_S} s:\n{log.read_text()}")
             time.sleep(0.1)
         yield url
     finally:

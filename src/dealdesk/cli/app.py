@@ -93,6 +93,22 @@ def db_prune() -> None:
     err.print("pruned " + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in pruned.items()))
 
 
+@db_app.command("summarise")
+def db_summarise() -> None:
+    """Sum every month of closes that is over and not summed yet (or stale), for the win/loss report. Servers do
+    this a few months at a time on their own; run it after an upgrade or a large import to have it done at once."""
+    from dealdesk.services.housekeeping import sum_past_months
+
+    settings = Settings()
+    engine = make_engine(settings)
+    try:
+        with refusals():
+            summed = sum_past_months(SqlUnitOfWork(engine, SystemClock(settings.zone)))
+    finally:
+        engine.dispose()
+    err.print(f"summed {summed} months of closes")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

@@ -8,14 +8,16 @@ and with worker processes for the large scans."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, DateTime, Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import ColumnElement, DateTime, Integer, Select, String, cast, func, literal, null, select, union_all
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
+from dealdesk.domain.months import DateRange, left_over, lies_within
 from dealdesk.domain.reporting import CloseGroup, MonthGroup, OwnerGroup, QuoteLossGroup, ReasonGroup
 from dealdesk.domain.states import OpportunityStatus, Outcome
 
@@ -49,43 +51,82 @@ class SqlReports:
         return conn
 
     def _filters(self, where: Any, *, standing: bool) -> list[ColumnElement[bool]]:
+        return self._range_filters(where, (where.date_from, where.date_to), standing=standing)
+
+    def _range_filters(self, where: Any, days: DateRange, *, standing: bool) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [_c.reopened_at.is_(None) if standing else _c.reopened_at.is_not(None)]
-        if where.date_from is not None:
-            conditions.append(_c.close_date >= where.date_from)
-        if where.date_to is not None:
-            conditions.append(_c.close_date <= where.date_to)
+        date_from, date_to = days
+        if date_from is not None:
+            conditions.append(_c.close_date >= date_from)
+        if date_to is not None:
+            conditions.append(_c.close_date <= date_to)
         if where.owner_id is not None:
             conditions.append(_c.owner_id == where.owner_id)
         if where.account_id is not None:
             conditions.append(_c.account_id == where.account_id)
         return conditions
 
+    def _split(self, where: Any, *, owner_sums: bool = False) -> SummarySplit:
+        """The range's whole months whose sums are there and not stale (db/close_summaries.py), and the days left
+        over, whose closes are grouped here. One account's report reads no sums, nor one owner's unless the sums
+        are kept by owner (`owner_sums`): it groups its closes, which its own index finds."""
+        if where.account_id is not None or (where.owner_id is not None and not owner_sums):
+            return SummarySplit((), [(where.date_from, where.date_to)])
+        months = t.close_summary_months.c
+        stale = select(t.close_summary_stale.c.month).where(t.close_summary_stale.c.month == months.month).exists()
+        query = select(months.month).where(~stale).order_by(months.month)
+        if where.date_from is not None:
+            query = query.where(months.month >= where.date_from)
+        if where.date_to is not None:
+            query = query.where(months.month <= where.date_to)
+        found = self._connection().execute(query).scalars()
+        summed = [month for month in found if lies_within(month, where.date_from, where.date_to)]
+        return SummarySplit(tuple(summed), left_over(where.date_from, where.date_to, summed))
+
     def standing_counts_by_currency(self, where: Any) -> dict[str, int]:
         conn = self._connection()
-        if conn.dialect.name == "postgresql" and where.owner_id is None and where.account_id is None:
-            return {currency: count for currency, count in conn.execute(_counts_one_currency_at_a_time(where)) if count}
-        query = select(_c.currency, func.count()).where(*self._filters(where, standing=True)).group_by(_c.currency)
-        return {currency: count for currency, count in conn.execute(query)}
+        split = self._split(where)
+        counts: dict[str, int] = {}
+        if split.months:
+            s = t.close_summaries.c
+            summed = select(s.currency, func.sum(s.closes)).where(s.month.in_(split.months)).group_by(s.currency)
+            counts.update({currency: int(count) for currency, count in conn.execute(summed)})
+        for days in split.left_over:
+            if conn.dialect.name == "postgresql" and where.owner_id is None and where.account_id is None:
+                query = _counts_one_currency_at_a_time(days)
+            else:
+                query = select(_c.currency, func.count()).where(*self._range_filters(where, days, standing=True))
+                query = query.group_by(_c.currency)
+            for currency, count in conn.execute(query):
+                if count:
+                    counts[currency] = counts.get(currency, 0) + count
+        return counts
 
     def close_groups(self, where: Any, currency: str) -> list[CloseGroup]:
-        """One grouped scan of the closes, regrouped in the database two ways (see domain/reporting.py): the
-        thousands of fine groups stay there, a few hundred rows come back."""
+        """The closes grouped once, finely (the sums of whole months are already grouped that way), then regrouped
+        in the database two ways (see domain/reporting.py): the thousands of fine groups stay there, a few hundred
+        rows come back."""
         conn = self._connection()
-        if conn.dialect.name == "postgresql":
-            # date_trunc on a plain timestamp: no time zone arithmetic, and far cheaper per row than to_char.
-            month: ColumnElement[Any] = func.date_trunc("month", cast(_c.close_date, DateTime()))
-            days: ColumnElement[int] = cast(_c.close_date - _c.opportunity_created_on, Integer)
-        else:
-            month = cast(func.strftime("%Y-%m", _c.close_date), String)
-            days = cast(func.julianday(_c.close_date) - func.julianday(_c.opportunity_created_on), Integer)
-        keys = (_c.outcome, _c.status_reason, _c.close_reason_id, _c.competitor_id, month.label("month"))
-        fine = (
-            select(*keys, func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
-            .add_columns(func.sum(days).label("days"))
-            .where(_c.currency == currency, *self._filters(where, standing=True))
+        dialect = conn.dialect.name
+        split = self._split(where)
+        month = month_of(_c.close_date, dialect).label("month")
+        keys = (_c.outcome, _c.status_reason, _c.close_reason_id, _c.competitor_id, month)
+        sums = (func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
+        parts: list[Select[Any]] = [
+            select(*keys, *sums, func.sum(days_open(dialect)).label("days"))
+            .where(_c.currency == currency, *self._range_filters(where, days, standing=True))
             .group_by(*keys)
-            .cte("fine")
-        )
+            for days in split.left_over
+        ]
+        if split.months:
+            s = t.close_summaries.c
+            summed_keys = (s.outcome, s.status_reason, s.close_reason_id, s.competitor_id)
+            parts.append(
+                select(*summed_keys, month_of(s.month, dialect).label("month"), s.closes, s.revenue, s.days).where(
+                    s.currency == currency, s.month.in_(split.months)
+                )
+            )
+        fine = union_all(*parts).cte("fine") if len(parts) > 1 else parts[0].cte("fine")
         f = fine.c
         totals = (func.sum(f.closes).label("closes"), func.sum(f.revenue).label("revenue"))
         by_reason = select(literal("reason").label("kind"), f.status_reason, f.close_reason_id, f.competitor_id)
@@ -110,47 +151,70 @@ class SqlReports:
         return groups
 
     def owner_groups(self, where: Any, currency: str) -> list[OwnerGroup]:
-        """The standing closes by outcome and owner: a second scan of the covering index (migration 0012 added
-        `owner_id` to it), a hundred groups or so. Folding the owner into the grouped scan above would multiply its
-        groups by the number of owners, and grouping sets are not split over worker processes."""
-        query = (
-            select(_c.outcome, _c.owner_id, func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
-            .where(_c.currency == currency, *self._filters(where, standing=True))
+        """The standing closes by outcome and owner: the sums of whole months, and the rest grouped from the
+        covering index (migration 0012 added `owner_id` to it)."""
+        split = self._split(where)
+        sums = (func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
+        parts: list[Select[Any]] = [
+            select(_c.outcome, _c.owner_id, *sums)
+            .where(_c.currency == currency, *self._range_filters(where, days, standing=True))
             .group_by(_c.outcome, _c.owner_id)
-        )
+            for days in split.left_over
+        ]
+        if split.months:
+            s = t.close_owner_summaries.c
+            summed = select(s.outcome, s.owner_id, s.closes, s.revenue)
+            parts.append(summed.where(s.currency == currency, s.month.in_(split.months)))
+        fine = union_all(*parts).subquery("fine") if len(parts) > 1 else parts[0].subquery("fine")
+        query = select(fine.c.outcome, fine.c.owner_id, func.sum(fine.c.closes), func.sum(fine.c.revenue))
         return [
-            OwnerGroup(Outcome(row.outcome), row.owner_id, row.closes, row.revenue)
-            for row in self._connection().execute(query)
+            OwnerGroup(Outcome(outcome), owner_id, int(closes), revenue)
+            for outcome, owner_id, closes, revenue in self._connection().execute(
+                query.group_by(fine.c.outcome, fine.c.owner_id)
+            )
         ]
 
     def quote_losses(self, where: Any, currency: str) -> list[QuoteLossGroup]:
         """Quotes closed as lost to a competitor, `closed_on` in the range, in the currency (the quote keeps its
-        deal's); owner and account filters apply through the deal (SPEC §11). Without them the sums come from the
-        partial (currency, closed_on) index alone."""
+        deal's); owner and account filters apply through the deal (SPEC §11). Whole months come from their sums
+        (by owner, so one owner's report reads them too); the rest from the partial (currency, closed_on) index,
+        joined to the deals only for an owner or an account."""
         q, o = t.quotes.c, t.opportunities.c
-        conditions: list[ColumnElement[bool]] = [
-            q.status_reason == "lost",
-            q.competitor_id.is_not(None),
-            q.currency == currency,
-        ]
-        if where.date_from is not None:
-            conditions.append(q.closed_on >= where.date_from)
-        if where.date_to is not None:
-            conditions.append(q.closed_on <= where.date_to)
-        source: Any = t.quotes
-        if where.owner_id is not None or where.account_id is not None:
-            source = t.quotes.join(t.opportunities, o.id == q.opportunity_id)
+        split = self._split(where, owner_sums=True)
+        sums = (func.count().label("quotes"), func.sum(q.total_amount).label("amount"))
+        parts: list[Select[Any]] = []
+        for date_from, date_to in split.left_over:
+            conditions: list[ColumnElement[bool]] = [
+                q.status_reason == "lost",
+                q.competitor_id.is_not(None),
+                q.currency == currency,
+            ]
+            if date_from is not None:
+                conditions.append(q.closed_on >= date_from)
+            if date_to is not None:
+                conditions.append(q.closed_on <= date_to)
+            source: Any = t.quotes
+            if where.owner_id is not None or where.account_id is not None:
+                source = t.quotes.join(t.opportunities, o.id == q.opportunity_id)
+                if where.owner_id is not None:
+                    conditions.append(o.owner_id == where.owner_id)
+                if where.account_id is not None:
+                    conditions.append(o.account_id == where.account_id)
+            grouped = select(q.competitor_id, *sums).select_from(source).where(*conditions)
+            parts.append(grouped.group_by(q.competitor_id))
+        if split.months:
+            s = t.quote_loss_summaries.c
+            summed = select(s.competitor_id, s.quotes, s.amount)
+            summed = summed.where(s.currency == currency, s.month.in_(split.months))
             if where.owner_id is not None:
-                conditions.append(o.owner_id == where.owner_id)
-            if where.account_id is not None:
-                conditions.append(o.account_id == where.account_id)
-        query = (
-            select(q.competitor_id, func.count().label("quotes"), func.sum(q.total_amount).label("amount"))
-            .select_from(source)
-            .where(*conditions)
-            .group_by(q.competitor_id)
-        )
-        return [QuoteLossGroup(row.competitor_id, row.quotes, row.amount) for row in self._connection().execute(query)]
+                summed = summed.where(s.owner_id == where.owner_id)
+            parts.append(summed)
+        fine = union_all(*parts).subquery("fine") if len(parts) > 1 else parts[0].subquery("fine")
+        query = select(fine.c.competitor_id, func.sum(fine.c.quotes), func.sum(fine.c.amount))
+        return [
+            QuoteLossGroup(competitor_id, int(quotes), amount)
+            for competitor_id, quotes, amount in self._connection().execute(query.group_by(fine.c.competitor_id))
+        ]
 
     def user_names(self, ids: set[UUID]) -> dict[UUID, str]:
         if not ids:
@@ -177,7 +241,30 @@ class SqlReports:
         return {row.id: row.name for row in self._conn().execute(query)}
 
 
-def _counts_one_currency_at_a_time(where: Any) -> Any:
+@dataclass(frozen=True)
+class SummarySplit:
+    """A report's range as the sums of whole months and the days left over (domain/months.py)."""
+
+    months: tuple[date, ...]
+    left_over: list[DateRange]
+
+
+def month_of(day: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """The month a date lies in, as each engine groups it: date_trunc on a plain timestamp on PostgreSQL (no time
+    zone arithmetic, and far cheaper per row than to_char), `YYYY-MM` text on SQLite."""
+    if dialect == "postgresql":
+        return func.date_trunc("month", cast(day, DateTime()))
+    return cast(func.strftime("%Y-%m", day), String)
+
+
+def days_open(dialect: str) -> ColumnElement[int]:
+    """Days from a deal's creation to its close."""
+    if dialect == "postgresql":
+        return cast(_c.close_date - _c.opportunity_created_on, Integer)
+    return cast(func.julianday(_c.close_date) - func.julianday(_c.opportunity_created_on), Integer)
+
+
+def _counts_one_currency_at_a_time(days: DateRange) -> Any:
     """Standing closes in the date range, counted per currency on the slim (currency, close date) index: the
     currencies are found by skipping from one to the next (a handful of index look-ups, whatever the range), then
     each currency's range is counted from the index alone. PostgreSQL 15 has no skip scan; a plain GROUP BY over a
@@ -193,10 +280,11 @@ def _counts_one_currency_at_a_time(where: Any) -> Any:
     currencies = currencies.union_all(select(following.scalar_subquery()).where(currencies.c.currency.is_not(None)))
     counted = closes.alias("counted")
     conditions = [counted.c.reopened_at.is_(None), counted.c.currency == currencies.c.currency]
-    if where.date_from is not None:
-        conditions.append(counted.c.close_date >= where.date_from)
-    if where.date_to is not None:
-        conditions.append(counted.c.close_date <= where.date_to)
+    date_from, date_to = days
+    if date_from is not None:
+        conditions.append(counted.c.close_date >= date_from)
+    if date_to is not None:
+        conditions.append(counted.c.close_date <= date_to)
     count = select(func.count()).where(*conditions).scalar_subquery()
     return select(currencies.c.currency, count).where(currencies.c.currency.is_not(None))
 

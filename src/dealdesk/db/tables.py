@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -161,8 +164,9 @@ opportunities = Table(
     CheckConstraint("state <> 'lost' OR won_quote_id IS NULL", name="lost_without_won_quote"),
     *_currency_shape(),
     Index("ix_opportunities_created_at_id", "created_at", "id"),
-    Index("ix_opportunities_account_id", "account_id"),
-    Index("ix_opportunities_owner_id", "owner_id"),
+    # Carrying the id: one owner's or one account's lost quotes are found from these alone (db/reports.py).
+    Index("ix_opportunities_account_id", "account_id", postgresql_include=["id"]),
+    Index("ix_opportunities_owner_id", "owner_id", postgresql_include=["id"]),
     Index("ix_opportunities_state", "state"),
 )
 Index(
@@ -229,7 +233,7 @@ quotes = Table(
     Index(
         "ix_quotes_lost_to_competitor_by_opportunity",
         "opportunity_id",
-        postgresql_include=["closed_on", "competitor_id", "total_amount"],
+        postgresql_include=["closed_on", "competitor_id", "total_amount", "currency"],
         sqlite_where=text(QUOTES_LOST_TO_COMPETITOR),
         postgresql_where=text(QUOTES_LOST_TO_COMPETITOR),
     ),
@@ -283,7 +287,8 @@ def _report_indexes() -> list[Index]:
     """The win/loss report's scans (migrations 0004 and 0005): one currency's standing closes by close date, carrying
     what the report reads so PostgreSQL answers from the index alone; by owner or account and close date; reopened
     ones apart, by currency, owner or account. (The count by currency reads 0001's slim currency index.) Migration
-    0012 added `owner_id` to the covering index for the report's `by_owner`."""
+    0012 added `owner_id` to the covering index for the report's `by_owner`; 0013 made one owner's index cover what
+    the report reads of their closes too (one owner's report had become the slowest)."""
     standing, reopened = text("reopened_at IS NULL"), text("reopened_at IS NOT NULL")
     grouped = [
         "outcome",
@@ -303,6 +308,14 @@ def _report_indexes() -> list[Index]:
             postgresql_where=standing,
             sqlite_where=standing,
         ),
+        Index(
+            "ix_opportunity_closes_standing_owner_id_close_date",
+            "owner_id",
+            "close_date",
+            postgresql_include=["currency", *grouped[:-1]],
+            postgresql_where=standing,
+            sqlite_where=standing,
+        ),
         *(
             Index(
                 f"ix_opportunity_closes_{state}_{key}_close_date",
@@ -312,8 +325,11 @@ def _report_indexes() -> list[Index]:
                 postgresql_where=where,
                 sqlite_where=where,
             )
-            for state, where in (("standing", standing), ("reopened", reopened))
-            for key in ("owner_id", "account_id")
+            for state, where, key in (
+                ("standing", standing, "account_id"),
+                ("reopened", reopened, "owner_id"),
+                ("reopened", reopened, "account_id"),
+            )
         ),
         Index(
             "ix_opportunity_closes_reopened_currency_close_date",
@@ -470,3 +486,174 @@ close_policy = Table(
 )
 """The close policy (SPEC §11): at most one row, id 1; without it nothing is required. Every close reads it in its
 own transaction, by primary key."""
+
+# ---------------------------------------------------------------------------------------------- close summaries
+# The win/loss report's months that are over, summed once (db/close_summaries.py): the report reads a month's sums
+# instead of its closes when the month is summarised and nothing in it has changed since (migration 0013).
+
+close_summary_months = Table(
+    "close_summary_months",
+    metadata,
+    Column("month", Date(), primary_key=True),
+    Column("summarised_at", UTCDateTime(), nullable=False),
+)
+"""The months whose standing closes are summed in `close_summaries` and `close_owner_summaries` (first day)."""
+
+close_summary_stale = Table(
+    "close_summary_stale",
+    metadata,
+    Column("month", Date(), primary_key=True),
+)
+"""Months of the past in which a close record was written after the month ended (a back-dated close, a reopen, a
+correction, an import): their sums may be out of date. Written by the database's own triggers, below."""
+
+close_summaries = Table(
+    "close_summaries",
+    metadata,
+    Column("month", Date(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("status_reason", String(16), nullable=False),
+    Column("close_reason_id", Uuid()),
+    Column("competitor_id", Uuid()),
+    Column("closes", Integer(), nullable=False),
+    Column("revenue", FixedPoint2(precision=20, scale=2), nullable=False),
+    Column("days", BigInteger(), nullable=False),
+    Index("ix_close_summaries_currency_month", "currency", "month"),
+    Index("ix_close_summaries_month", "month"),
+)
+"""A summarised month's standing closes grouped as the report's grouped scan groups them (db/reports.py)."""
+
+close_owner_summaries = Table(
+    "close_owner_summaries",
+    metadata,
+    Column("month", Date(), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("outcome", String(8), primary_key=True),
+    Column("owner_id", Uuid(), primary_key=True),
+    Column("closes", Integer(), nullable=False),
+    Column("revenue", FixedPoint2(precision=20, scale=2), nullable=False),
+)
+"""A summarised month's standing closes by outcome and owner (the report's `by_owner`)."""
+
+
+quote_loss_summaries = Table(
+    "quote_loss_summaries",
+    metadata,
+    Column("month", Date(), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("competitor_id", Uuid(), primary_key=True),
+    Column("owner_id", Uuid(), primary_key=True),
+    Column("quotes", Integer(), nullable=False),
+    Column("amount", FixedPoint2(precision=20, scale=2), nullable=False),
+    Index("ix_quote_loss_summaries_owner_id_currency_month", "owner_id", "currency", "month"),
+)
+"""A summarised month's quotes lost to a competitor (by `closed_on`), by the owner of their deal when summed (the
+report's `quotes_by_competitor`; a deal changing hands marks the months of its lost quotes stale)."""
+
+
+@dataclass(frozen=True)
+class _Dated:
+    """Rows of a table that count in the sums of the month of one of their dates."""
+
+    table: str
+    day: str
+    counts: str = ""
+    """Which rows count, with `{row}` for OLD or NEW; every row when empty."""
+
+    def in_a_past_month(self, row: str, *, postgresql: bool) -> str:
+        """Whether a row counts and its date lies before the current month (UTC). A month is summed only once it
+        ended two days ago (services/housekeeping.py), so every write to a summed month meets this, whatever the
+        business time zone; a close dated in the current month, the close path's usual case, fires no trigger."""
+        past = (
+            f"{row}.{self.day} < date_trunc('month', now() AT TIME ZONE 'UTC')"
+            if postgresql
+            else f"{row}.{self.day} < date('now', 'start of month')"
+        )
+        return f"({self.counts.format(row=row)} AND {past})" if self.counts else past
+
+
+_DATED = (
+    _Dated("opportunity_closes", "close_date"),
+    _Dated("quotes", "closed_on", "{row}.status_reason = 'lost' AND {row}.competitor_id IS NOT NULL"),
+)
+
+_MARK_FUNCTION = """
+CREATE FUNCTION {table}_mark_month_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND OLD.{day} IS NOT NULL THEN
+        INSERT INTO close_summary_stale (month) VALUES (date_trunc('month', OLD.{day})::date) ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.{day} IS NOT NULL THEN
+        INSERT INTO close_summary_stale (month) VALUES (date_trunc('month', NEW.{day})::date) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+_OWNER_CHANGE_FUNCTION = """
+CREATE FUNCTION opportunities_mark_quote_months_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO close_summary_stale (month)
+    SELECT DISTINCT date_trunc('month', closed_on)::date FROM quotes
+    WHERE opportunity_id = NEW.id AND status_reason = 'lost' AND competitor_id IS NOT NULL
+      AND closed_on < date_trunc('month', now() AT TIME ZONE 'UTC')
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$
+"""
+_OWNER_CHANGE_SQLITE = (
+    "CREATE TRIGGER opportunities_owner_marks_stale AFTER UPDATE ON opportunities FOR EACH ROW "
+    "WHEN OLD.owner_id <> NEW.owner_id BEGIN "
+    "INSERT OR IGNORE INTO close_summary_stale (month) SELECT DISTINCT date(closed_on, 'start of month') FROM quotes "
+    "WHERE opportunity_id = NEW.id AND status_reason = 'lost' AND competitor_id IS NOT NULL "
+    "AND closed_on < date('now', 'start of month'); END"
+)
+_OPERATIONS = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}
+
+
+def stale_month_triggers(dialect: str) -> list[str]:
+    """The DDL of the triggers that mark a past month stale when a row that counts in its sums is written, or when
+    a deal with lost quotes changes hands (both engines: the sums must hold whichever door wrote the row, COPY and
+    raw SQL included)."""
+    postgresql = dialect == "postgresql"
+    statements: list[str] = []
+    for dated in _DATED:
+        if postgresql:
+            statements.append(_MARK_FUNCTION.format(table=dated.table, day=dated.day))
+        for operation, rows in _OPERATIONS.items():
+            when = " OR ".join(dated.in_a_past_month(row, postgresql=postgresql) for row in rows)
+            head = f"CREATE TRIGGER {dated.table}_{operation}_marks_stale AFTER {operation.upper()} ON {dated.table}"
+            if postgresql:
+                statements.append(
+                    f"{head} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {dated.table}_mark_month_stale()"
+                )
+            else:
+                marks = " ".join(
+                    "INSERT OR IGNORE INTO close_summary_stale (month) "
+                    f"VALUES (date({row}.{dated.day}, 'start of month'));"
+                    for row in rows
+                )
+                statements.append(f"{head} FOR EACH ROW WHEN {when} BEGIN {marks} END")
+    if postgresql:
+        statements += [
+            _OWNER_CHANGE_FUNCTION,
+            "CREATE TRIGGER opportunities_owner_marks_stale AFTER UPDATE ON opportunities FOR EACH ROW "
+            "WHEN (OLD.owner_id <> NEW.owner_id) EXECUTE FUNCTION opportunities_mark_quote_months_stale()",
+        ]
+    else:
+        statements.append(_OWNER_CHANGE_SQLITE)
+    return statements
+
+
+def drop_stale_month_triggers(dialect: str) -> list[str]:
+    postgresql = dialect == "postgresql"
+    named = [(f"{d.table}_{operation}_marks_stale", d.table) for d in _DATED for operation in _OPERATIONS]
+    named.append(("opportunities_owner_marks_stale", "opportunities"))
+    statements = [f"DROP TRIGGER {name}" + (f" ON {table}" if postgresql else "") for name, table in named]
+    if postgresql:
+        statements += [f"DROP FUNCTION {d.table}_mark_month_stale()" for d in _DATED]
+        statements.append("DROP FUNCTION opportunities_mark_quote_months_stale()")
+    return statements

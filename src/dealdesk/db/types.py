@@ -25,7 +25,8 @@ class FixedPoint2(TypeDecorator[Decimal]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+        precision = getattr(self.impl, "precision", None) or 14  # wider for sums (db/close_summaries.py)
+        return dialect.type_descriptor(Numeric(precision, 2, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:

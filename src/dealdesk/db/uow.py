@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.close_policy_store import SqlClosePolicy
+from dealdesk.db.close_summaries import SqlCloseSummaries
 from dealdesk.db.credentials import SqlCredentials
 from dealdesk.db.engine import WRITE_OPTION, writer_turns
 from dealdesk.db.failures import retry_later_on_database_failures
@@ -149,6 +150,10 @@ class SqlUnitOfWork:
     @cached_property
     def housekeeping(self) -> SqlHousekeeping:
         return SqlHousekeeping(self._current)
+
+    @cached_property
+    def close_summaries(self) -> SqlCloseSummaries:
+        return SqlCloseSummaries(self._current)
 
     @cached_property
     def users(self) -> SqlUsers:

@@ -225,6 +225,18 @@ class Housekeeping(Protocol):
         ...
 
 
+class CloseSummaries(Protocol):
+    """The sums of the months that are over, which the win/loss report reads instead of their closes."""
+
+    def months_to_sum(self, *, before: date) -> list[date]:
+        """Months before `before` that hold close records and have no sums yet, or stale ones, oldest first."""
+        ...
+
+    def sum_month(self, month: date, *, at: datetime) -> None:
+        """(Re)write the month's sums from its standing closes and clear its stale mark."""
+        ...
+
+
 class UserDirectory(Protocol):
     def ensure(self, name: str, role: str) -> Actor:
         """The user of that name, created with that role if missing."""
@@ -395,6 +407,8 @@ class UnitOfWork(Protocol):
     def idempotency_runs(self) -> IdempotencyRuns: ...
     @property
     def housekeeping(self) -> Housekeeping: ...
+    @property
+    def close_summaries(self) -> CloseSummaries: ...
     @property
     def users(self) -> UserDirectory: ...
     @property
