@@ -115,6 +115,13 @@ FORBIDDEN_WITH_BAD_INPUT: list[tuple[str, Role, str, Json]] = [
     ("viewer creates an account named by a number", Role.VIEWER, "/api/accounts", {"name": 5}),
     ("viewer closes with an unknown outcome", Role.VIEWER, "/api/opportunities/{id}/close", {"outcome": "maybe"}),
     (
+        "salesperson closes someone else's deal with an unknown outcome",
+        Role.SALES,
+        "/api/opportunities/{id}/close",
+        {"outcome": "maybe"},
+    ),
+    ("viewer edits a deal with an unknown field", Role.VIEWER, "/api/opportunities/{id}", {"colour": "red"}),
+    (
         "salesperson bulk-closes no ids",
         Role.SALES,
         "/api/opportunities/bulk-close",
@@ -140,7 +147,34 @@ def test_forbidden_is_reported_before_an_input_fault(
     headers = signed_in_as(role)
     before = snapshot(engine)
 
-    response = api.post(path.format(id=opportunity["id"]), json=body, headers=headers)
+    method = "PATCH" if path == "/api/opportunities/{id}" else "POST"
+    response = api.request(method, path.format(id=opportunity["id"]), json=body, headers=headers)
 
     assert_problem(response, 403, "forbidden")
+    assert snapshot(engine) == before
+
+
+UNREADABLE_BODIES: list[tuple[str, bytes]] = [
+    ("malformed JSON", b'{"outcome": '),
+    ("bytes that are not UTF-8", b'{"outcome": "\xff"}'),
+]
+
+
+@pytest.mark.parametrize(("case", "body"), UNREADABLE_BODIES, ids=[case for case, _ in UNREADABLE_BODIES])
+def test_a_body_that_cannot_even_be_read_is_reported_after_not_found_and_forbidden(
+    api: TestClient, desk: Desk, engine: Engine, signed_in_as: Callable[[Role], Headers], case: str, body: bytes
+) -> None:
+    opportunity = desk.opportunity()
+    headers = {**signed_in_as(Role.VIEWER), "content-type": "application/json"}
+    before = snapshot(engine)
+
+    unknown = api.post(f"/api/opportunities/{UNKNOWN_ID}/close", content=body, headers=headers)
+    refused = api.post(f"/api/opportunities/{opportunity['id']}/close", content=body, headers=headers)
+    own_input_fault = api.post(
+        f"/api/opportunities/{opportunity['id']}/close", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert_problem(unknown, 404, "not_found")
+    assert_problem(refused, 403, "forbidden")
+    assert_problem(own_input_fault, 422, "validation_error")
     assert snapshot(engine) == before

@@ -20,14 +20,24 @@ class Actor:
     name: str
     role: Role
 
+    @property
+    def writes(self) -> bool:
+        """Sales, managers and admins change records; viewers only read."""
+        return self.role in _WRITERS
+
+    @property
+    def manages(self) -> bool:
+        """Managers and admins act on anyone's opportunities and keep the catalogues."""
+        return self.role in _MANAGERS
+
     def require_may_create(self) -> None:
         """Viewers only read."""
-        if self.role not in _WRITERS:
+        if not self.writes:
             raise Forbidden(f"{self.role.value} users may not create records")
 
     def require_may_act_on(self, owner_id: UUID) -> None:
         """Sales act on their own opportunities; managers and admins on anyone's."""
-        if self.role in _MANAGERS:
+        if self.manages:
             return
         if self.role is Role.SALES and owner_id == self.id:
             return
@@ -37,5 +47,5 @@ class Actor:
 
     def require_manager(self, what: str) -> None:
         """Bulk close, close record corrections and the catalogues are managers' work."""
-        if self.role not in _MANAGERS:
+        if not self.manages:
             raise Forbidden(f"only managers and admins may {what}")

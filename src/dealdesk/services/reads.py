@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from uuid import UUID
 
 from dealdesk.domain.errors import NotFound
@@ -26,25 +27,36 @@ def opportunity_history(uow: UnitOfWork, opportunity_id: UUID, *, limit: int, cu
         return uow.audit.list_for_opportunity(opportunity_id, limit=limit, cursor=cursor)
 
 
-def record_exists(uow: UnitOfWork, kind: str, record_id: UUID) -> bool:
-    """Whether the record a path names exists; `kind` is the path parameter's name."""
-    with uow.transaction(write=False):
-        try:
-            match kind:
-                case "opportunity_id":
-                    return uow.opportunities.exists(record_id)
-                case "quote_id":
-                    uow.quotes.opportunity_id_of(record_id)
-                case "close_id":
-                    uow.closes.get(record_id)
-                case "reason_id":
-                    return uow.close_reasons.find(record_id) is not None
-                case "account_id":
-                    return uow.accounts.exists(record_id)
-                case "contract_id":
-                    uow.contracts.get(record_id)
-                case _:
-                    return True
-        except NotFound:
-            return False
-        return True
+class Record(Enum):
+    """A kind of record a request names by its id."""
+
+    OPPORTUNITY = "opportunity"
+    QUOTE = "quote"
+    CLOSE = "close record"
+    CLOSE_REASON = "close reason"
+    ACCOUNT = "account"
+    COMPETITOR = "competitor"
+    CONTRACT = "contract"
+
+
+def exists(uow: UnitOfWork, record: Record, record_id: UUID) -> bool:
+    """Whether that record exists, read in the caller's transaction."""
+    try:
+        match record:
+            case Record.OPPORTUNITY:
+                return uow.opportunities.exists(record_id)
+            case Record.QUOTE:
+                uow.quotes.opportunity_id_of(record_id)
+            case Record.CLOSE:
+                uow.closes.get(record_id)
+            case Record.CLOSE_REASON:
+                return uow.close_reasons.find(record_id) is not None
+            case Record.ACCOUNT:
+                return uow.accounts.exists(record_id)
+            case Record.COMPETITOR:
+                return uow.competitors.exists(record_id)
+            case Record.CONTRACT:
+                uow.contracts.get(record_id)
+    except NotFound:
+        return False
+    return True

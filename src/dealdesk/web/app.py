@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.metadata import version
 from urllib.parse import urlencode
-from uuid import UUID
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
@@ -17,12 +16,14 @@ from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
-from dealdesk.services import auth, reads
+from dealdesk.services import auth
+from dealdesk.services.guards import Replay
 from dealdesk.web import api_docs, metrics, operations, problems, ui
 from dealdesk.web.api import catalogue, closing, dataverse, opportunities, quotes, records, reports, users
 from dealdesk.web.api import settings as settings_api
-from dealdesk.web.attempts import require_may_attempt_route
+from dealdesk.web.attempts import check_before_input
 from dealdesk.web.bearer import BearerAuth
+from dealdesk.web.deps import replayed
 from dealdesk.web.limits import BodySizeLimit
 from dealdesk.web.observability import RequestObservation
 from dealdesk.web.pruning import pruning
@@ -83,16 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ui.router)
     app.mount("/static", ui.static_files(), name="static")
 
-    def path_exists(name: str, record_id: UUID) -> bool:
-        return reads.record_exists(uow_factory(), name, record_id)
-
     def authenticate(token: str) -> Actor:
         return auth.actor_for_token(uow_factory(), token)
 
-    def may_attempt(request: Request) -> None:
-        require_may_attempt_route(request, uow_factory())
+    problems.install(app, check_before_input)
 
-    problems.install(app, path_exists, may_attempt)
+    @app.exception_handler(Replay)
+    async def _replay(_request: Request, replay: Replay) -> Response:
+        return replayed(replay.answer)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in_first(request: Request, error: SignInRequired) -> Response:

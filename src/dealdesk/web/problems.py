@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -146,21 +145,14 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
-    """Register the handlers. `path_exists(name, id)` tells whether a record named in the path exists, so an
-    unknown id is 404 even when the body is also wrong (SPEC §7: 404 is checked before 422)."""
+def install(app: FastAPI, check_before_input: Callable[[Request], None]) -> None:
+    """Register the handlers. `check_before_input(request)` raises what the request's route checks before its input
+    (NotFound, Forbidden): an input fault reported first is answered with that instead (SPEC §7: 404, then 403,
+    before 422)."""
 
-    def missing_path_record(request: Request) -> JSONResponse | None:
-        """404 and then 403 go before an input fault: a missing record, or a change this user may not make."""
-        for name, raw in request.path_params.items():
-            try:
-                found = path_exists(name, UUID(str(raw)))
-            except ValueError:
-                found = False
-            if not found:
-                return problem(404, "not_found", "Not found", f"No record for {name} {raw}")
+    async def checked_before_input(request: Request) -> JSONResponse | None:
         try:
-            may_attempt(request)
+            await run_in_threadpool(check_before_input, request)
         except DomainError as refusal:
             return domain_problem(refusal)
         return None
@@ -168,9 +160,7 @@ def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
         if isinstance(error, ValidationFailed):
-            missing = await run_in_threadpool(missing_path_record, request)
-            if missing is not None:
-                return missing
+            return await checked_before_input(request) or domain_problem(error)
         return domain_problem(error)
 
     @app.exception_handler(RequestValidationError)
@@ -178,9 +168,9 @@ def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
         errors = list(error.errors())
         if any(e.get("loc", ("",))[0] == "path" for e in errors):
             return problem(404, "not_found", "Not found", "No such record")
-        missing = await run_in_threadpool(missing_path_record, request)
-        if missing is not None:
-            return missing
+        refusal = await checked_before_input(request)
+        if refusal is not None:
+            return refusal
         fields = [
             {
                 "field": "body" if e.get("type") == "json_invalid" else field_name(e.get("loc", ())),
@@ -192,9 +182,12 @@ def install(app: FastAPI, path_exists: Any, may_attempt: Any) -> None:
         return problem(422, "validation_error", "Invalid input", detail, errors=fields)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code, title = _HTTP_CODES.get(error.status_code, ("http_error", "Error"))
         if error.status_code == 400:  # a body FastAPI could not even read is an input fault
+            refusal = await checked_before_input(request)
+            if refusal is not None:
+                return refusal
             return problem(422, code, title, str(error.detail), errors=[{"field": "body", "message": "is not valid"}])
         return problem(error.status_code, code, title, str(error.detail))
 

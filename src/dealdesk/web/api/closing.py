@@ -10,17 +10,18 @@ from dealdesk.domain.errors import FieldError, ValidationFailed
 from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.quote import QuoteLoss
 from dealdesk.services import closing
-from dealdesk.services.guards import Preconditions, Replay
+from dealdesk.services.guards import Preconditions
+from dealdesk.services.permissions import Attempt
 from dealdesk.web import presenters
 from dealdesk.web import schemas as s
 from dealdesk.web.api.catalogue import Cursor, Limit
+from dealdesk.web.attempts import CLOSE, OPPORTUNITY, may, names
 from dealdesk.web.deps import (
     ActorDep,
     ExpectedVersion,
     IdempotencyKey,
     UowDep,
     preconditions,
-    replayed,
     respond,
     respond_result,
 )
@@ -30,7 +31,7 @@ from dealdesk.web.problems import PROBLEM_RESPONSES
 router = APIRouter(route_class=ExactJsonRoute, tags=["closing"], responses=PROBLEM_RESPONSES)
 
 
-@router.post("/opportunities/bulk-close", response_model=s.BulkCloseOut)
+@router.post("/opportunities/bulk-close", response_model=s.BulkCloseOut, dependencies=[may(Attempt.MANAGE)])
 def bulk_close(
     body: s.BulkCloseIn, request: Request, uow: UowDep, actor: ActorDep, key: IdempotencyKey = None
 ) -> Response:
@@ -45,21 +46,24 @@ def bulk_close(
         close_quotes=body.close_quotes,
     )
     pre = preconditions(request, actor, version=None, key=key, body=body, render=presenters.bulk_result)
-    try:
-        result = closing.bulk_close(uow, body.ids, details, actor=actor, pre=pre)
-    except Replay as replay:
-        return replayed(replay.answer)
+    result = closing.bulk_close(uow, body.ids, details, actor=actor, pre=pre)
     return respond_result(pre, result, presenters.bulk_result)
 
 
-@router.get("/opportunities/{opportunity_id}/close-preview", response_model=s.ClosePreviewOut)
+@router.get(
+    "/opportunities/{opportunity_id}/close-preview", response_model=s.ClosePreviewOut, dependencies=[names(OPPORTUNITY)]
+)
 def close_preview(opportunity_id: UUID, uow: UowDep) -> Response:
     """What the Close dialog shows before the user confirms; send `etag` back as If-Match on the close."""
     preview = closing.preview_close(uow, opportunity_id)
     return respond(presenters.preview(preview), version=preview.version)
 
 
-@router.post("/opportunities/{opportunity_id}/close-quotes", response_model=s.ClosedQuotesOut)
+@router.post(
+    "/opportunities/{opportunity_id}/close-quotes",
+    response_model=s.ClosedQuotesOut,
+    dependencies=[may(Attempt.ACT_ON_OPPORTUNITY, OPPORTUNITY)],
+)
 def close_quotes(
     opportunity_id: UUID, body: s.CloseQuotesIn, uow: UowDep, actor: ActorDep, version: ExpectedVersion
 ) -> Response:
@@ -76,7 +80,11 @@ def close_quotes(
     return respond(s.ClosedQuotesOut(closed_quotes=presenters.closed_quotes(closed)))
 
 
-@router.post("/opportunities/{opportunity_id}/close", response_model=s.CloseOut)
+@router.post(
+    "/opportunities/{opportunity_id}/close",
+    response_model=s.CloseOut,
+    dependencies=[may(Attempt.ACT_ON_OPPORTUNITY, OPPORTUNITY)],
+)
 def close_opportunity(
     opportunity_id: UUID,
     body: s.CloseIn,
@@ -100,14 +108,15 @@ def close_opportunity(
         subject=body.subject,
     )
     pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.close_result)
-    try:
-        result = closing.close_opportunity(uow, opportunity_id, details, actor=actor, pre=pre)
-    except Replay as replay:
-        return replayed(replay.answer)
+    result = closing.close_opportunity(uow, opportunity_id, details, actor=actor, pre=pre)
     return respond_result(pre, result, presenters.close_result, version=result.opportunity.version)
 
 
-@router.post("/opportunities/{opportunity_id}/reopen", response_model=s.ReopenOut)
+@router.post(
+    "/opportunities/{opportunity_id}/reopen",
+    response_model=s.ReopenOut,
+    dependencies=[may(Attempt.ACT_ON_OPPORTUNITY, OPPORTUNITY)],
+)
 def reopen(
     opportunity_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion, body: s.ReopenIn | None = None
 ) -> Response:
@@ -128,14 +137,16 @@ def reopen(
     return respond(answer, version=result.opportunity.version)
 
 
-@router.get("/opportunities/{opportunity_id}/closes", response_model=s.CloseRecordList)
+@router.get(
+    "/opportunities/{opportunity_id}/closes", response_model=s.CloseRecordList, dependencies=[names(OPPORTUNITY)]
+)
 def list_closes(opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
     """Every close record, newest first, including those ended by a reopen."""
     page = closing.list_closes(uow, opportunity_id, limit=limit, cursor=cursor)
     return respond(s.CloseRecordList.model_validate(page))
 
 
-@router.patch("/closes/{close_id}", response_model=s.CloseRecordOut)
+@router.patch("/closes/{close_id}", response_model=s.CloseRecordOut, dependencies=[may(Attempt.MANAGE, CLOSE)])
 def correct_close(close_id: UUID, body: s.ClosePatch, uow: UowDep, actor: ActorDep) -> Response:
     """The standing record's description, competitor and reason detail; audited."""
     changes = body.model_dump(exclude_unset=True)

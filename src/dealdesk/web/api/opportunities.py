@@ -12,10 +12,12 @@ from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import OpportunityState
 from dealdesk.services import opportunities, quotes
 from dealdesk.services.guards import Preconditions
+from dealdesk.services.permissions import Attempt
 from dealdesk.services.ports import OpportunityFilter
 from dealdesk.web import presenters
 from dealdesk.web import schemas as s
 from dealdesk.web.api.catalogue import Cursor, Limit
+from dealdesk.web.attempts import OPPORTUNITY, may, names
 from dealdesk.web.deps import ActorDep, ExpectedVersion, UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
 from dealdesk.web.problems import PROBLEM_RESPONSES
@@ -31,7 +33,7 @@ def domain_lines(lines: list[s.LineIn]) -> list[QuoteLine]:
     ]
 
 
-@router.post("/opportunities", status_code=201, response_model=s.OpportunityOut)
+@router.post("/opportunities", status_code=201, response_model=s.OpportunityOut, dependencies=[may(Attempt.CREATE)])
 def create_opportunity(body: s.OpportunityIn, uow: UowDep, actor: ActorDep) -> Response:
     new = opportunities.NewOpportunity(
         name=body.name,
@@ -60,13 +62,17 @@ def list_opportunities(
     return respond(s.OpportunityList.model_validate(page))
 
 
-@router.get("/opportunities/{opportunity_id}", response_model=s.OpportunityOut)
+@router.get("/opportunities/{opportunity_id}", response_model=s.OpportunityOut, dependencies=[names(OPPORTUNITY)])
 def get_opportunity(opportunity_id: UUID, uow: UowDep) -> Response:
     found = opportunities.get_opportunity(uow, opportunity_id)
     return respond(s.OpportunityOut.model_validate(found), version=found.version)
 
 
-@router.patch("/opportunities/{opportunity_id}", response_model=s.OpportunityOut)
+@router.patch(
+    "/opportunities/{opportunity_id}",
+    response_model=s.OpportunityOut,
+    dependencies=[may(Attempt.ACT_ON_OPPORTUNITY, OPPORTUNITY)],
+)
 def edit_opportunity(
     opportunity_id: UUID, body: s.OpportunityPatch, uow: UowDep, actor: ActorDep, version: ExpectedVersion
 ) -> Response:
@@ -81,7 +87,12 @@ def edit_opportunity(
     return respond(s.OpportunityOut.model_validate(edited), version=edited.version)
 
 
-@router.post("/opportunities/{opportunity_id}/quotes", status_code=201, response_model=s.QuoteOut)
+@router.post(
+    "/opportunities/{opportunity_id}/quotes",
+    status_code=201,
+    response_model=s.QuoteOut,
+    dependencies=[may(Attempt.ACT_ON_OPPORTUNITY, OPPORTUNITY)],
+)
 def create_quote(
     opportunity_id: UUID, body: s.QuoteIn, uow: UowDep, actor: ActorDep, version: ExpectedVersion
 ) -> Response:
@@ -91,7 +102,7 @@ def create_quote(
     return respond(presenters.quote(created, uow.clock.today()), status=201, version=created.version)
 
 
-@router.get("/opportunities/{opportunity_id}/quotes", response_model=s.QuoteList)
+@router.get("/opportunities/{opportunity_id}/quotes", response_model=s.QuoteList, dependencies=[names(OPPORTUNITY)])
 def list_quotes(
     opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None, expired: bool | None = None
 ) -> Response:

@@ -10,24 +10,26 @@ from fastapi import APIRouter, Request, Response
 from dealdesk.domain.errors import ValidationFailed
 from dealdesk.domain.quote import QuoteLoss
 from dealdesk.services import quotes
-from dealdesk.services.guards import Preconditions, Replay
+from dealdesk.services.guards import Preconditions
+from dealdesk.services.permissions import Attempt
 from dealdesk.web import presenters
 from dealdesk.web import schemas as s
 from dealdesk.web.api.opportunities import domain_lines
-from dealdesk.web.deps import ActorDep, ExpectedVersion, IdempotencyKey, UowDep, preconditions, replayed, respond
+from dealdesk.web.attempts import QUOTE, may, names
+from dealdesk.web.deps import ActorDep, ExpectedVersion, IdempotencyKey, UowDep, preconditions, respond
 from dealdesk.web.json_body import ExactJsonRoute
 from dealdesk.web.problems import PROBLEM_RESPONSES
 
 router = APIRouter(route_class=ExactJsonRoute, tags=["quotes"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/quotes/{quote_id}", response_model=s.QuoteOut)
+@router.get("/quotes/{quote_id}", response_model=s.QuoteOut, dependencies=[names(QUOTE)])
 def get_quote(quote_id: UUID, uow: UowDep) -> Response:
     found = quotes.get_quote(uow, quote_id)
     return respond(presenters.quote(found, uow.clock.today()), version=found.version)
 
 
-@router.patch("/quotes/{quote_id}", response_model=s.QuoteOut)
+@router.patch("/quotes/{quote_id}", response_model=s.QuoteOut, dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)])
 def edit_quote(quote_id: UUID, body: s.QuotePatch, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     """Drafts only: name, lines (replaced as a whole) and valid_until (`null` clears it)."""
     given = body.model_fields_set
@@ -43,13 +45,18 @@ def edit_quote(quote_id: UUID, body: s.QuotePatch, uow: UowDep, actor: ActorDep,
     return respond(presenters.quote(edited, uow.clock.today()), version=edited.version)
 
 
-@router.delete("/quotes/{quote_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/quotes/{quote_id}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)],
+)
 def delete_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     quotes.delete_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
     return Response(status_code=204)
 
 
-@router.post("/quotes/{quote_id}/activate", response_model=s.QuoteOut)
+@router.post("/quotes/{quote_id}/activate", response_model=s.QuoteOut, dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)])
 def activate_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     """Draft to active (sent to the customer): needs at least one line, a total of 0 or more, and a
     `valid_until` that has not passed (else `quote_expired`: move it first)."""
@@ -57,7 +64,7 @@ def activate_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: Expect
     return respond(presenters.quote(activated, uow.clock.today()), version=activated.version)
 
 
-@router.post("/quotes/{quote_id}/close", response_model=s.QuoteOut)
+@router.post("/quotes/{quote_id}/close", response_model=s.QuoteOut, dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)])
 def close_quote(
     quote_id: UUID, body: s.QuoteCloseIn, uow: UowDep, actor: ActorDep, version: ExpectedVersion
 ) -> Response:
@@ -74,21 +81,31 @@ def close_quote(
     return respond(presenters.quote(closed, uow.clock.today()), version=closed.version)
 
 
-@router.post("/quotes/{quote_id}/revise", status_code=201, response_model=s.QuoteOut)
+@router.post(
+    "/quotes/{quote_id}/revise",
+    status_code=201,
+    response_model=s.QuoteOut,
+    dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)],
+)
 def revise_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     """The active quote closes as revised; answers the new draft (same number, next revision)."""
     draft = quotes.revise_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
     return respond(presenters.quote(draft, uow.clock.today()), status=201, version=draft.version)
 
 
-@router.post("/quotes/{quote_id}/copy", status_code=201, response_model=s.QuoteOut)
+@router.post(
+    "/quotes/{quote_id}/copy",
+    status_code=201,
+    response_model=s.QuoteOut,
+    dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)],
+)
 def copy_quote(quote_id: UUID, uow: UowDep, actor: ActorDep, version: ExpectedVersion) -> Response:
     """Answers a new draft with a new number and the same lines."""
     draft = quotes.copy_quote(uow, quote_id, actor=actor, pre=Preconditions(expected_version=version))
     return respond(presenters.quote(draft, uow.clock.today()), status=201, version=draft.version)
 
 
-@router.post("/quotes/{quote_id}/win", response_model=s.WinOut)
+@router.post("/quotes/{quote_id}/win", response_model=s.WinOut, dependencies=[may(Attempt.ACT_ON_QUOTE, QUOTE)])
 def win_quote(
     quote_id: UUID,
     request: Request,
@@ -111,8 +128,5 @@ def win_quote(
     )
     render = partial(presenters.win_result, today=uow.clock.today())
     pre = preconditions(request, actor, version=version, key=key, body=body, render=render)
-    try:
-        result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=pre)
-    except Replay as replay:
-        return replayed(replay.answer)
+    result = quotes.win_quote(uow, quote_id, details, actor=actor, pre=pre)
     return respond(render(result))

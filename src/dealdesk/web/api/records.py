@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from dealdesk.services import reads
 from dealdesk.web import schemas as s
 from dealdesk.web.api.catalogue import Cursor, Limit
+from dealdesk.web.attempts import CONTRACT, names
 from dealdesk.web.deps import UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
 from dealdesk.web.problems import PROBLEM_RESPONSES
@@ -17,7 +18,7 @@ from dealdesk.web.problems import PROBLEM_RESPONSES
 router = APIRouter(route_class=ExactJsonRoute, tags=["records"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/contracts/{contract_id}", response_model=s.ContractOut)
+@router.get("/contracts/{contract_id}", response_model=s.ContractOut, dependencies=[names(CONTRACT)])
 def get_contract(contract_id: UUID, uow: UowDep) -> Response:
     return respond(s.ContractOut.model_validate(reads.get_contract(uow, contract_id)))
 

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Response
 
 from dealdesk.domain.close_policy import ClosePolicy
 from dealdesk.services import close_policy
+from dealdesk.services.permissions import Attempt
 from dealdesk.web import schemas as s
+from dealdesk.web.attempts import may
 from dealdesk.web.deps import ActorDep, UowDep, respond
 from dealdesk.web.json_body import ExactJsonRoute
 from dealdesk.web.problems import PROBLEM_RESPONSES
@@ -24,7 +26,7 @@ def get_close_policy(uow: UowDep) -> Response:
     return respond(policy_doc(close_policy.get_close_policy(uow)))
 
 
-@router.put("/settings/close-policy", response_model=s.ClosePolicyDoc)
+@router.put("/settings/close-policy", response_model=s.ClosePolicyDoc, dependencies=[may(Attempt.MANAGE)])
 def set_close_policy(body: s.ClosePolicyDoc, uow: UowDep, actor: ActorDep) -> Response:
     """Managers and admins set every field at once; audited. Applies to every close from then on, through every
     door (the Close dialog, this API, bulk close, the CLI, imports, Dataverse), and to corrections of close records,
