@@ -23,8 +23,8 @@ from dealdesk.db.engine import make_engine
 from dealdesk.db.migrate import RowsBreakNewRules, upgrade
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import RetryLater
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import check_money, parse_decimal_text, parse_iso_date
 from dealdesk.services import closing
