@@ -22,7 +22,7 @@ from bench.seeding import needs_close_quotes, opportunity_id
 from dealdesk.config import Settings
 from dealdesk.db.engine import make_engine
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
-from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.services import auth, closing
 from dealdesk.services.guards import Preconditions

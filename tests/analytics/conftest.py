@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from dealdesk.db.uow import SqlUnitOfWork
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.states import OpportunityStatus, Outcome
 from dealdesk.services import catalogue, closing, opportunities
 

@@ -19,7 +19,7 @@ from dealdesk.cli.app import app as cli
 from dealdesk.config import Settings
 from dealdesk.db import tables as t
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.states import Outcome
 from dealdesk.services import closing
 from dealdesk.services.housekeeping import sum_past_months
@@ -232,3 +232,15 @@ def test_the_report_reads_the_sums_of_lost_quotes_for_whole_months(desk: Desk, h
     lines = report(desk.on(date(2026, 4, 15)), date_from=date(2026, 2, 1))["quotes_by_competitor"]
 
     assert [line["quotes_lost"] for line in lines] == [6]
+
+
+def test_dealdesk_db_upgrade_sums_the_past_months_it_finds_unsummed(
+    engine: Engine, history: History, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEALDESK_DATABASE_URL", settings.database_url)
+
+    done = CliRunner().invoke(cli, ["db", "upgrade"])
+
+    assert done.exit_code == 0, done.output
+    assert date(2026, 3, 1) in _summed(engine)
+    assert "months of closes for the win/loss report" in done.output

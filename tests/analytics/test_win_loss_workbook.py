@@ -45,7 +45,9 @@ def test_the_workbook_has_a_sheet_per_table_with_names_kept_as_guarded_text_and_
 ) -> None:
     api = client.get("/api/reports/win-loss", params={"from": "2026-01-01", "to": "2026-03-31"}).json()
     rival = next(line for line in api["by_competitor"] if line["name"] == "Rival Ltd")
-    catalogue.rename_competitor(uow, UUID(rival["competitor_id"]), name=FORMULA, actor=admin)
+    catalogue.update_competitor(
+        uow, UUID(rival["competitor_id"]), catalogue.CompetitorChanges(name=FORMULA), actor=admin
+    )
 
     download = client.get(f"/reports/win-loss-tables.xlsx?{FIRST_QUARTER}")
 

@@ -11,7 +11,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import CloseDetails, CloseResult, Opportunity, OpportunityClose, WinResult
+from dealdesk.domain.closing import CloseDetails, CloseResult, OpportunityClose, WinResult
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote, QuoteLine
 from dealdesk.domain.records import Account, CloseReason, Competitor
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from dealdesk.db import tables as t
 from dealdesk.db.uow import SqlUnitOfWork
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import (
     ActiveQuotesBlockClose,
     Forbidden,
@@ -23,7 +24,6 @@ from dealdesk.domain.errors import (
     ValidationFailed,
     WonQuoteRequiresWonClose,
 )
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import closing, quotes, reads
 from tests.integration.builders import STANDARD_TOTAL, Desk, FixedClock

@@ -23,8 +23,8 @@ from dealdesk.db import tables as t
 from dealdesk.db.engine import WRITE_OPTION
 from dealdesk.db.uow import SqlUnitOfWork, SystemClock
 from dealdesk.domain.access import Actor
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import DomainError
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import closing, opportunities, quotes

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, update
 from dealdesk.db import tables as t
 from dealdesk.db.uow import SqlUnitOfWork
 from dealdesk.domain.errors import DomainError, Forbidden, NotFound, OpportunityNotOpen, ValidationFailed
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome
 from dealdesk.services import opportunities, reads
 from dealdesk.services.ports import OpportunityFilter
@@ -107,9 +108,11 @@ def test_a_viewer_may_not_create_an_opportunity(desk: Desk, engine: Engine) -> N
 NUL = "Deal\x00one"
 NUL_ENTRY_POINTS: dict[str, Callable[[Desk, UUID], object]] = {
     "account name": lambda d, opp: d.account(NUL),
-    "opportunity name": lambda d, opp: opportunities.edit_opportunity(d.uow, opp, {"name": NUL}, actor=d.actor),
+    "opportunity name": lambda d, opp: opportunities.edit_opportunity(
+        d.uow, opp, OpportunityChanges(name=NUL), actor=d.actor
+    ),
     "opportunity description": lambda d, opp: opportunities.edit_opportunity(
-        d.uow, opp, {"description": NUL}, actor=d.actor
+        d.uow, opp, OpportunityChanges(description=NUL), actor=d.actor
     ),
     "quote line description": lambda d, opp: d.draft(opp, lines=[line(NUL)]),
     "close description": lambda d, opp: d.close(opp, Outcome.LOST, description=NUL),
@@ -149,7 +152,7 @@ def test_an_open_opportunity_is_edited_with_a_new_version_and_an_audited_diff(
     edited = opportunities.edit_opportunity(
         uow,
         created.id,
-        {"name": "Rollout phase 2", "estimated_revenue": Decimal("250.00"), "description": "Bigger"},
+        OpportunityChanges(name="Rollout phase 2", estimated_revenue=Decimal("250.00"), description="Bigger"),
         actor=desk.actor,
     )
 
@@ -174,10 +177,10 @@ def test_moving_an_opportunity_to_another_account_needs_a_real_account(
     other = desk.account("Globex")
 
     with pytest.raises(ValidationFailed) as refused:
-        opportunities.edit_opportunity(uow, created.id, {"account_id": uuid4()}, actor=desk.actor)
+        opportunities.edit_opportunity(uow, created.id, OpportunityChanges(account_id=uuid4()), actor=desk.actor)
     assert [e.field for e in refused.value.errors] == ["account_id"]
 
-    opportunities.edit_opportunity(uow, created.id, {"account_id": other.id}, actor=desk.actor)
+    opportunities.edit_opportunity(uow, created.id, OpportunityChanges(account_id=other.id), actor=desk.actor)
     assert row_of(engine, t.opportunities, created.id)["account_id"] == other.id
 
 
@@ -190,7 +193,7 @@ def test_a_won_or_lost_opportunity_cannot_be_edited(
     before = snapshot(engine)
 
     with pytest.raises(OpportunityNotOpen) as refused:
-        opportunities.edit_opportunity(uow, created.id, {"name": "Changed"}, actor=desk.actor)
+        opportunities.edit_opportunity(uow, created.id, OpportunityChanges(name="Changed"), actor=desk.actor)
 
     assert refused.value.code == "opportunity_not_open"
     assert snapshot(engine) == before
@@ -201,9 +204,13 @@ def test_an_opportunity_is_put_on_hold_and_resumed_through_its_status_reason(
 ) -> None:
     created = desk.opportunity()
 
-    opportunities.edit_opportunity(uow, created.id, {"status_reason": OpportunityStatus.ON_HOLD}, actor=desk.actor)
+    opportunities.edit_opportunity(
+        uow, created.id, OpportunityChanges(status_reason=OpportunityStatus.ON_HOLD), actor=desk.actor
+    )
     held = row_of(engine, t.opportunities, created.id)
-    opportunities.edit_opportunity(uow, created.id, {"status_reason": OpportunityStatus.IN_PROGRESS}, actor=desk.actor)
+    opportunities.edit_opportunity(
+        uow, created.id, OpportunityChanges(status_reason=OpportunityStatus.IN_PROGRESS), actor=desk.actor
+    )
     resumed = row_of(engine, t.opportunities, created.id)
 
     assert (held["state"], held["status_reason"], held["version"]) == ("open", "on_hold", 2)
@@ -223,7 +230,7 @@ def test_editing_cannot_close_an_opportunity_through_its_status_reason(
     before = snapshot(engine)
 
     with pytest.raises(ValidationFailed) as refused:
-        opportunities.edit_opportunity(uow, created.id, {"status_reason": status}, actor=desk.actor)
+        opportunities.edit_opportunity(uow, created.id, OpportunityChanges(status_reason=status), actor=desk.actor)
 
     assert [e.field for e in refused.value.errors] == ["status_reason"]
     assert snapshot(engine) == before
@@ -237,8 +244,8 @@ def test_a_sales_user_may_edit_their_own_opportunity_but_not_someone_elses(
     theirs = desk.opportunity("Sam's deal", actor=sam)
 
     with pytest.raises(Forbidden):
-        opportunities.edit_opportunity(uow, theirs.id, {"name": "Taken"}, actor=sue)
-    opportunities.edit_opportunity(uow, theirs.id, {"name": "Sam's bigger deal"}, actor=sam)
+        opportunities.edit_opportunity(uow, theirs.id, OpportunityChanges(name="Taken"), actor=sue)
+    opportunities.edit_opportunity(uow, theirs.id, OpportunityChanges(name="Sam's bigger deal"), actor=sam)
 
     assert row_of(engine, t.opportunities, theirs.id)["name"] == "Sam's bigger deal"
 
@@ -333,7 +340,7 @@ def test_opportunities_created_at_the_same_instant_are_paged_without_loss_or_rep
 
 def test_money_at_the_limit_and_timestamps_with_offsets_survive_the_round_trip(desk: Desk, uow: SqlUnitOfWork) -> None:
     created = desk.opportunity(estimated_revenue="999999999999.99")
-    opportunities.edit_opportunity(uow, created.id, {"name": "Edited"}, actor=desk.actor)
+    opportunities.edit_opportunity(uow, created.id, OpportunityChanges(name="Edited"), actor=desk.actor)
 
     read = desk.read(created.id)
 

@@ -14,6 +14,7 @@ from dealdesk.db import tables as t
 from dealdesk.db.uow import SqlUnitOfWork
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import ActiveQuotesBlockClose, IdempotencyKeyReused, PreconditionFailed
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.services import closing, opportunities, quotes
 from dealdesk.services.guards import Preconditions, Replay
@@ -36,7 +37,7 @@ VersionedChange = Callable[[Desk, UUID, int], object]
 
 VERSIONED_CHANGES: dict[str, VersionedChange] = {
     "edit": lambda d, opp, v: opportunities.edit_opportunity(
-        d.uow, opp, {"name": "Changed"}, actor=d.actor, pre=Preconditions(expected_version=v)
+        d.uow, opp, OpportunityChanges(name="Changed"), actor=d.actor, pre=Preconditions(expected_version=v)
     ),
     "add quote": lambda d, opp, v: quotes.create_quote(
         d.uow, opp, quotes.NewQuote(name="Q"), actor=d.actor, pre=Preconditions(expected_version=v)

@@ -10,7 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import CloseDetails, Opportunity
+from dealdesk.domain.closing import CloseDetails
+from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.quote import QuoteLine, QuoteLoss
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.services import catalogue, closing, opportunities, quotes
@@ -57,7 +59,9 @@ def build_history(uow: UnitOfWork, admin: Actor) -> None:
         actor=admin,
     )
     quotes.activate_quote(uow, offer.id, actor=admin)
-    opportunities.edit_opportunity(uow, held.id, {"status_reason": OpportunityStatus.ON_HOLD}, actor=admin)
+    opportunities.edit_opportunity(
+        uow, held.id, OpportunityChanges(status_reason=OpportunityStatus.ON_HOLD), actor=admin
+    )
 
     # Won: a revised quote won, a sibling canceled before, a draft closed as lost by the win; then closed won.
     won = deal("Harbour CRM", harbour.id, "40000.00", estimated_close_date=today + timedelta(days=30))

@@ -15,7 +15,8 @@ from uuid import UUID
 
 import pytest
 
-from dealdesk.domain.opportunity import CloseDetails, CloseResult, Opportunity, OpportunityClose, WinResult
+from dealdesk.domain.closing import CloseDetails, CloseResult, OpportunityClose, WinResult
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote, QuoteLine
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 

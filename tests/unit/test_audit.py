@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dealdesk.domain.errors import DomainError
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.records import Change
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 
@@ -162,7 +163,7 @@ def test_an_edit_that_changes_nothing_records_nothing(deals: Deals) -> None:
     opportunity.changes.clear()
     version = opportunity.version
 
-    opportunity.edit({"status_reason": OpportunityStatus.IN_PROGRESS}, at=deals.now())
+    opportunity.edit(OpportunityChanges(status_reason=OpportunityStatus.IN_PROGRESS), at=deals.now())
 
     assert opportunity.changes == []
     assert opportunity.version == version

@@ -8,8 +8,9 @@ from uuid import UUID
 import pytest
 
 from dealdesk.domain.close_policy import NO_POLICY, ClosePolicy
+from dealdesk.domain.closing import CloseDetails, CloseResult
 from dealdesk.domain.errors import ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails, CloseResult, Opportunity
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import ActiveQuotesBlockClose, DomainError, ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 
 if TYPE_CHECKING:

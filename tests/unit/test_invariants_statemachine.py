@@ -19,8 +19,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from dealdesk.domain.closing import CloseDetails, OpportunityClose
 from dealdesk.domain.errors import DomainError
-from dealdesk.domain.opportunity import CloseDetails, Opportunity, OpportunityClose
+from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import (
     CLOSE_STATUSES,
@@ -394,7 +396,11 @@ class DealMachine(RuleBasedStateMachine):
     @rule(which=deal)
     def resume(self, which: int) -> None:
         opportunity = self.opportunities[which]
-        self._attempt(opportunity, lambda: opportunity.resume(self._now()), bumps=False)
+        self._attempt(
+            opportunity,
+            lambda: opportunity.edit(OpportunityChanges(status_reason=OpportunityStatus.IN_PROGRESS), at=self._now()),
+            bumps=False,
+        )
 
     @precondition(lambda self: any(o.standing_close is not None for o in self.opportunities))
     @rule(which=deal)

@@ -11,6 +11,7 @@ import pytest
 
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.states import (
     OPPORTUNITY_STATUSES,
@@ -46,7 +47,6 @@ SPEC_OPPORTUNITY_TABLE: dict[tuple[Action, OpportunityState], OpportunityState] 
     (Action.EDIT, OpportunityState.OPEN): OpportunityState.OPEN,
     (Action.ADD_QUOTE, OpportunityState.OPEN): OpportunityState.OPEN,
     (Action.PUT_ON_HOLD, OpportunityState.OPEN): OpportunityState.OPEN,
-    (Action.RESUME, OpportunityState.OPEN): OpportunityState.OPEN,
     (Action.CLOSE_WON, OpportunityState.OPEN): OpportunityState.WON,
     (Action.CLOSE_LOST, OpportunityState.OPEN): OpportunityState.LOST,
     (Action.CLOSE_QUOTES, OpportunityState.OPEN): OpportunityState.OPEN,
@@ -67,7 +67,6 @@ OPPORTUNITY_ACTIONS = (
     Action.EDIT,
     Action.ADD_QUOTE,
     Action.PUT_ON_HOLD,
-    Action.RESUME,
     Action.CLOSE_WON,
     Action.CLOSE_LOST,
     Action.CLOSE_QUOTES,
@@ -222,10 +221,9 @@ def _opportunity_in(deals: Deals, state: OpportunityState) -> Opportunity:
 OpportunityDriver = Callable[["Deals", Opportunity], object]
 
 OPPORTUNITY_DRIVERS: dict[Action, OpportunityDriver] = {
-    Action.EDIT: lambda deals, opp: opp.edit({"name": "Renamed deal"}, at=deals.now()),
+    Action.EDIT: lambda deals, opp: opp.edit(OpportunityChanges(name="Renamed deal"), at=deals.now()),
     Action.ADD_QUOTE: lambda deals, opp: deals.draft(opp),
     Action.PUT_ON_HOLD: lambda deals, opp: opp.put_on_hold(deals.now()),
-    Action.RESUME: lambda deals, opp: opp.resume(deals.now()),
     Action.CLOSE_WON: lambda deals, opp: deals.close_won(opp),
     Action.CLOSE_LOST: lambda deals, opp: deals.close_lost(opp),
     Action.CLOSE_QUOTES: lambda deals, opp: opp.close_all_quotes(
@@ -275,7 +273,7 @@ def test_putting_on_hold_and_resuming_switch_the_open_reason(deals: Deals) -> No
     opportunity = deals.opportunity()
     opportunity.put_on_hold(deals.now())
     assert (opportunity.state, opportunity.status_reason) == (OpportunityState.OPEN, OpportunityStatus.ON_HOLD)
-    opportunity.resume(deals.now())
+    opportunity.edit(OpportunityChanges(status_reason=OpportunityStatus.IN_PROGRESS), at=deals.now())
     assert (opportunity.state, opportunity.status_reason) == (OpportunityState.OPEN, OpportunityStatus.IN_PROGRESS)
 
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.services import closing
 from dealdesk.services.ports import UnitOfWork
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from dealdesk.db.uow import SqlUnitOfWork
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import CloseDetails
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
 from dealdesk.services import auth, catalogue, closing, opportunities, quotes

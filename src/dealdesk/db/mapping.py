@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.closing import OpportunityClose
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote, QuoteLine
 from dealdesk.domain.records import Account, CloseReason, Competitor
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus

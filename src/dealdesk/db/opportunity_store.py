@@ -26,8 +26,9 @@ from dealdesk.db.mapping import (
     quote_row,
 )
 from dealdesk.db.paging import as_time, as_uuid, page
+from dealdesk.domain.closing import OpportunityClose
 from dealdesk.domain.errors import NotFound
-from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.states import OpportunityState
 from dealdesk.services.ports import OpportunityFilter, Page

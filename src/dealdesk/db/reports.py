@@ -40,14 +40,22 @@ never splits the grouped scan over worker processes, though on 630,000 closes tw
 ~190 ms (the workers hash their share, the leader merges a few thousand groups)."""
 
 
+_SETTINGS_MADE_FOR = "dealdesk.report_settings_made_for"
+"""Where a connection remembers the transaction its report settings were made in (they last as long as it does)."""
+
+
 class SqlReports:
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self._conn = connection
+        self._last_split: tuple[tuple[object, Any, bool], SummarySplit] | None = None
+        """The split of the report at hand: its four scans ask for it within one transaction."""
 
     def _connection(self) -> Connection:
+        """The transaction's connection, with the report's planner settings made once per transaction."""
         conn = self._conn()
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and conn.info.get(_SETTINGS_MADE_FOR) is not conn.get_transaction():
             conn.execute(POSTGRESQL_REPORT_SETTINGS)
+            conn.info[_SETTINGS_MADE_FOR] = conn.get_transaction()
         return conn
 
     def _filters(self, where: Any, *, standing: bool) -> list[ColumnElement[bool]]:
@@ -67,6 +75,13 @@ class SqlReports:
         return conditions
 
     def _split(self, where: Any, *, owner_sums: bool = False) -> SummarySplit:
+        conn = self._connection()
+        key = (conn.get_transaction(), where, owner_sums)
+        if self._last_split is None or self._last_split[0] != key:
+            self._last_split = (key, self._split_now(where, owner_sums=owner_sums))
+        return self._last_split[1]
+
+    def _split_now(self, where: Any, *, owner_sums: bool) -> SummarySplit:
         """The range's whole months whose sums are there and not stale (db/close_summaries.py), and the days left
         over, whose closes are grouped here. One account's report reads no sums, nor one owner's unless the sums
         are kept by owner (`owner_sums`): it groups its closes, which its own index finds."""

@@ -27,8 +27,8 @@ from dealdesk.db.mapping import (
 )
 from dealdesk.db.paging import as_int, as_str, as_time, as_uuid, page
 from dealdesk.domain.access import Actor
+from dealdesk.domain.closing import OpportunityClose
 from dealdesk.domain.errors import Duplicate, NotFound
-from dealdesk.domain.opportunity import OpportunityClose
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract, ContractLine
 from dealdesk.domain.states import ContractState, Outcome, Role

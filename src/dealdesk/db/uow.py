@@ -240,16 +240,3 @@ class SqlUnitOfWork:
                 self._write = True
                 if "opportunities" in self.__dict__:  # made only if used
                     self.opportunities.forget()
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        with self._current().begin_nested():  # writes kept back before the savepoint are sent before it
-            closes_before = len(self.opportunities.new_close_outcomes) if "opportunities" in self.__dict__ else 0
-            try:
-                yield
-                self._writes.flush()
-            except BaseException:
-                self._writes.clear()  # all of them were made inside the savepoint, which rolls back
-                if "opportunities" in self.__dict__:
-                    del self.opportunities.new_close_outcomes[closes_before:]
-                raise

@@ -1,4 +1,4 @@
-"""Opportunities, their close records, and the rules of closing a deal.
+"""The opportunity aggregate: the deal, its quotes, and the rules of editing, winning, closing and reopening it.
 
 The opportunity is the aggregate: it owns its quotes, so every rule that spans quotes (an active quote blocks
 the close, one won quote at most, winning closes the siblings) is enforced here, under one lock."""
@@ -6,16 +6,16 @@ the close, one won quote at most, winning closes the siblings) is enforced here,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from dealdesk.domain.close_policy import NO_POLICY, ClosePolicy
+from dealdesk.domain.closing import CloseDetails, ClosePreview, CloseResult, OpportunityClose, WinResult
 from dealdesk.domain.errors import (
     ActiveQuotesBlockClose,
-    FieldError,
     InvalidTransition,
     NotFound,
     OpportunityNotOpen,
@@ -26,10 +26,11 @@ from dealdesk.domain.errors import (
     WonQuoteExists,
     WonQuoteRequiresWonClose,
 )
+from dealdesk.domain.opportunity_changes import OpportunityChanges, new_or
 from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLine, QuoteLoss, check_lines, check_quote_name
-from dealdesk.domain.records import Change, Contract, ContractLine
+from dealdesk.domain.records import Change, Contract, ContractLine, audit_day, audit_id, audit_money
 from dealdesk.domain.states import (
-    CLOSE_STATUSES,
+    OPPORTUNITY_STATUSES,
     QUOTE_CLOSE_REASONS,
     ContractState,
     OpportunityState,
@@ -40,255 +41,22 @@ from dealdesk.domain.states import (
 )
 from dealdesk.domain.transitions import OPPORTUNITY_TRANSITIONS, QUOTE_ACTIONS_NEEDING_OPEN_OPPORTUNITY, Action
 from dealdesk.domain.values import (
-    MAX_SUBJECT,
     MAX_TITLE,
     ZERO,
-    check_currency,
     check_description,
     check_money,
     check_not_in_future,
     check_text,
 )
 
-REOPEN_STATUSES = frozenset({OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD})
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def _day(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _id(value: UUID | None) -> str | None:
-    return None if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class CloseDetails:
-    """What the Close opportunity dialog sends."""
-
-    outcome: Outcome
-    close_date: date
-    status_reason: OpportunityStatus | None = None
-    actual_revenue: Decimal | None = None
-    close_reason_id: UUID | None = None
-    competitor_id: UUID | None = None
-    description: str | None = None
-    close_quotes: QuoteStatus | None = None
-    subject: str | None = None
-    """A title for the close (Dataverse's `OpportunityClose.subject`); blank means none."""
-
-    def checked(self, *, today: date, policy: ClosePolicy = NO_POLICY) -> CloseDetails:
-        """Input rules, reported together: reason fits the outcome, no future date, sane money and text, and
-        whatever the close policy requires.
-
-        A won close takes the reason `won` when none is given; a lost one must say canceled or out_sold."""
-        errors: list[FieldError] = []
-        status = self.status_reason
-        allowed = CLOSE_STATUSES[self.outcome]
-        if status is None:
-            if self.outcome is Outcome.WON:
-                status = OpportunityStatus.WON
-            else:
-                errors.append(FieldError("status_reason", "is required for a lost close: canceled or out_sold"))
-        elif status not in allowed:
-            names = " or ".join(sorted(s.value for s in allowed))
-            errors.append(FieldError("status_reason", f"must be {names} for a {self.outcome.value} close"))
-        if self.close_date > today:
-            errors.append(FieldError("close_date", f"must not be in the future (today is {today.isoformat()})"))
-        if self.close_quotes is not None and self.close_quotes not in QUOTE_CLOSE_REASONS:
-            errors.append(FieldError("close_quotes", "must be lost or canceled"))
-        description: str | None = None
-        try:
-            description = check_description(self.description)
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-        subject: str | None = None
-        try:
-            if self.subject is not None:
-                subject = check_text(self.subject, field="subject", max_length=MAX_SUBJECT, required=False) or None
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-        if self.actual_revenue is not None:
-            try:
-                check_money(self.actual_revenue, field="actual_revenue")
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
-        faulty = {error.field for error in errors}
-        errors.extend(
-            fault
-            for fault in policy.missing(
-                outcome=self.outcome,
-                status_reason=status,
-                close_reason_id=self.close_reason_id,
-                competitor_id=self.competitor_id,
-                description=description,
-            )
-            if fault.field not in faulty
-        )
-        if errors:
-            raise ValidationFailed(errors)
-        return replace(self, status_reason=status, description=description, subject=subject)
-
-
-@dataclass(eq=False)
-class OpportunityClose:
-    """One close of an opportunity. Never deleted: a reopen stamps it and a later close writes a new one."""
-
-    id: UUID
-    opportunity_id: UUID
-    outcome: Outcome
-    status_reason: OpportunityStatus
-    close_reason_id: UUID | None
-    close_date: date
-    actual_revenue: Decimal
-    currency: str
-    competitor_id: UUID | None
-    description: str | None
-    won_quote_id: UUID | None
-    owner_id: UUID
-    account_id: UUID
-    closed_by: UUID
-    closed_at: datetime
-    reopened_at: datetime | None
-    reopened_by: UUID | None
-    reopen_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    opportunity_created_on: date
-    """The deal's creation date in the business time zone, kept for days-to-close figures."""
-    subject: str | None = None
-    """The close's title when one was given (a Dataverse `OpportunityClose.subject`), else None."""
-
-    @property
-    def is_standing(self) -> bool:
-        return self.reopened_at is None
-
-    def audit_view(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome.value,
-            "status_reason": self.status_reason.value,
-            "close_reason_id": _id(self.close_reason_id),
-            "close_date": self.close_date.isoformat(),
-            "actual_revenue": _money(self.actual_revenue),
-            "currency": self.currency,
-            "competitor_id": _id(self.competitor_id),
-            "description": self.description,
-            "won_quote_id": _id(self.won_quote_id),
-        }
-
-    def correct(
-        self,
-        *,
-        changes: dict[str, Any],
-        at: datetime,
-        policy: ClosePolicy = NO_POLICY,
-    ) -> Change:
-        """Only the standing record's description, competitor and reason detail may be corrected, and not to
-        empty where the close policy requires a value."""
-        if not self.is_standing:
-            raise InvalidTransition("This close was ended by a reopen and can no longer be corrected")
-        allowed = {"description", "competitor_id", "close_reason_id"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValidationFailed([FieldError(name, "cannot be corrected") for name in sorted(unknown)])
-        description = check_description(changes["description"]) if "description" in changes else self.description
-        policy_faults = policy.missing(
-            outcome=self.outcome,
-            status_reason=self.status_reason,
-            close_reason_id=changes.get("close_reason_id", self.close_reason_id),
-            competitor_id=changes.get("competitor_id", self.competitor_id),
-            description=description,
-            only=changes,
-        )
-        if policy_faults:
-            raise ValidationFailed(policy_faults)
-        before = {name: self._audit_value(name) for name in changes}
-        if "description" in changes:
-            self.description = description
-        if "competitor_id" in changes:
-            self.competitor_id = changes["competitor_id"]
-        if "close_reason_id" in changes:
-            self.close_reason_id = changes["close_reason_id"]
-        self.updated_at = at
-        after = {name: self._audit_value(name) for name in changes}
-        return Change("opportunity_close", self.id, "correct", before, after)
-
-    def _audit_value(self, name: str) -> Any:
-        value = getattr(self, name)
-        return str(value) if isinstance(value, UUID) else value
-
-
-@dataclass(frozen=True)
-class ClosePreview:
-    """What the Close dialog shows before the user confirms."""
-
-    can_close: bool
-    blocking_quotes: tuple[Quote, ...]
-    draft_quotes: tuple[Quote, ...]
-    won_quote: Quote | None
-    version: int
-    expired_quotes: tuple[Quote, ...] = ()
-    """Draft and active quotes whose `valid_until` is before today: the dialog warns about them."""
-
-
-@dataclass(frozen=True)
-class CloseResult:
-    opportunity: Opportunity
-    close: OpportunityClose
-    closed_quotes: tuple[ClosedQuote, ...]
-
-
-@dataclass(frozen=True)
-class WinResult:
-    quote: Quote
-    opportunity: Opportunity
-    contract: Contract
-    closed_quotes: tuple[ClosedQuote, ...]
-    close: OpportunityClose | None
-
 
 def _checked_reopen(
     status_reason: OpportunityStatus | None, reason: str | None
 ) -> tuple[OpportunityStatus, str | None]:
     status = status_reason or OpportunityStatus.IN_PROGRESS
-    if status not in REOPEN_STATUSES:
+    if status not in OPPORTUNITY_STATUSES[OpportunityState.OPEN]:
         raise ValidationFailed.field("status_reason", "must be in_progress or on_hold")
     return status, check_description(reason, field="reason")
-
-
-def _checked_field(name: str, value: Any) -> Any:
-    if name == "name":
-        return check_text(value, field="name", max_length=MAX_TITLE)
-    if name == "estimated_revenue":
-        return check_money(value, field="estimated_revenue")
-    if name == "description":
-        return check_description(value)
-    if name == "currency":
-        return check_currency(value)
-    if name == "status_reason":
-        if value not in (OpportunityStatus.IN_PROGRESS, OpportunityStatus.ON_HOLD):
-            raise ValidationFailed.field("status_reason", "must be in_progress or on_hold while open")
-        return value
-    if name in ("account_id", "estimated_close_date", "owner_id"):
-        return value
-    raise ValidationFailed.field(name, "cannot be edited")
-
-
-def checked_edit(changes: dict[str, Any]) -> dict[str, Any]:
-    """The edited fields' values, normalised; every faulty field is reported together."""
-    errors: list[FieldError] = []
-    values: dict[str, Any] = {}
-    for name, value in changes.items():
-        try:
-            values[name] = _checked_field(name, value)
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ValidationFailed(errors)
-    return values
 
 
 @dataclass(eq=False)
@@ -359,24 +127,24 @@ class Opportunity:
             "name": self.name,
             "account_id": str(self.account_id),
             "currency": self.currency,
-            "estimated_revenue": _money(self.estimated_revenue),
-            "estimated_close_date": _day(self.estimated_close_date),
+            "estimated_revenue": audit_money(self.estimated_revenue),
+            "estimated_close_date": audit_day(self.estimated_close_date),
             "description": self.description,
             "owner_id": str(self.owner_id),
             "state": self.state.value,
             "status_reason": self.status_reason.value,
-            "actual_revenue": _money(self.actual_revenue),
-            "actual_close_date": _day(self.actual_close_date),
-            "won_quote_id": _id(self.won_quote_id),
-            "contract_id": _id(self.contract_id),
+            "actual_revenue": audit_money(self.actual_revenue),
+            "actual_close_date": audit_day(self.actual_close_date),
+            "won_quote_id": audit_id(self.won_quote_id),
+            "contract_id": audit_id(self.contract_id),
         }
 
     def _audit_state(self) -> dict[str, Any]:
         return {
             "state": self.state.value,
             "status_reason": self.status_reason.value,
-            "actual_revenue": _money(self.actual_revenue),
-            "actual_close_date": _day(self.actual_close_date),
+            "actual_revenue": audit_money(self.actual_revenue),
+            "actual_close_date": audit_day(self.actual_close_date),
         }
 
     @property
@@ -456,16 +224,22 @@ class Opportunity:
         self._touch(at)
 
     # ----------------------------------------------------------------- editing the deal
-    def edit(self, changes: dict[str, Any], *, at: datetime) -> None:
-        """While open: name, account, money, dates, description, and putting on hold or resuming.
+    def edit(self, changes: OpportunityChanges, *, at: datetime) -> None:
+        """While open: name, account, money, dates, description, owner, and putting on hold or resuming.
         All or nothing: a faulty field leaves every field as it was."""
-        values = checked_edit(changes)
+        checked = changes.checked()
         self._require(Action.EDIT)
-        if values.get("currency", self.currency) != self.currency and self.quotes:
+        if new_or(checked.currency, self.currency) != self.currency and self.quotes:
             raise ValidationFailed.field("currency", "cannot change once the opportunity has quotes")
         before = self.audit_view()
-        for name, value in values.items():
-            setattr(self, name, value)
+        self.name = new_or(checked.name, self.name)
+        self.account_id = new_or(checked.account_id, self.account_id)
+        self.currency = new_or(checked.currency, self.currency)
+        self.estimated_revenue = new_or(checked.estimated_revenue, self.estimated_revenue)
+        self.estimated_close_date = new_or(checked.estimated_close_date, self.estimated_close_date)
+        self.description = new_or(checked.description, self.description)
+        self.status_reason = new_or(checked.status_reason, self.status_reason)
+        self.owner_id = new_or(checked.owner_id, self.owner_id)
         after = self.audit_view()
         diff_before = {k: v for k, v in before.items() if after[k] != v}
         if diff_before:
@@ -474,11 +248,7 @@ class Opportunity:
 
     def put_on_hold(self, at: datetime) -> None:
         self._require(Action.PUT_ON_HOLD)
-        self.edit({"status_reason": OpportunityStatus.ON_HOLD}, at=at)
-
-    def resume(self, at: datetime) -> None:
-        self._require(Action.RESUME)
-        self.edit({"status_reason": OpportunityStatus.IN_PROGRESS}, at=at)
+        self.edit(OpportunityChanges(status_reason=OpportunityStatus.ON_HOLD), at=at)
 
     # ----------------------------------------------------------------- quotes
     def add_quote(
@@ -725,7 +495,7 @@ class Opportunity:
                 contract.id,
                 "create",
                 None,
-                {"quote_id": str(quote.id), "total_amount": _money(contract.total_amount)},
+                {"quote_id": str(quote.id), "total_amount": audit_money(contract.total_amount)},
             )
         )
         self.changes.append(

@@ -4,7 +4,7 @@ catalogue, project contracts, and the audit facts every change leaves behind."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -89,3 +89,16 @@ class Change:
     action: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = field(default=None)
+
+
+def audit_money(value: Decimal | None) -> str | None:
+    """Amounts are audited as text with two decimals, so that a JSON reader keeps them exact."""
+    return None if value is None else f"{value:.2f}"
+
+
+def audit_day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def audit_id(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

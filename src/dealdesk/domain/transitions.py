@@ -22,7 +22,6 @@ class Action(StrEnum):
     EDIT = "edit"
     ADD_QUOTE = "add_quote"
     PUT_ON_HOLD = "put_on_hold"
-    RESUME = "resume"
     CLOSE_WON = "close_won"
     CLOSE_LOST = "close_lost"
     CLOSE_QUOTES = "close_quotes"
@@ -51,7 +50,6 @@ OPPORTUNITY_TRANSITIONS: Final[Mapping[tuple[Action, OpportunityState], Opportun
     (Action.EDIT, OpportunityState.OPEN): OpportunityState.OPEN,
     (Action.ADD_QUOTE, OpportunityState.OPEN): OpportunityState.OPEN,
     (Action.PUT_ON_HOLD, OpportunityState.OPEN): OpportunityState.OPEN,
-    (Action.RESUME, OpportunityState.OPEN): OpportunityState.OPEN,
     (Action.CLOSE_WON, OpportunityState.OPEN): OpportunityState.WON,
     (Action.CLOSE_LOST, OpportunityState.OPEN): OpportunityState.LOST,
     (Action.CLOSE_QUOTES, OpportunityState.OPEN): OpportunityState.OPEN,

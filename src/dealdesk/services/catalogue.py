@@ -94,10 +94,6 @@ def update_competitor(uow: UnitOfWork, competitor_id: UUID, changes: CompetitorC
         return competitor
 
 
-def rename_competitor(uow: UnitOfWork, competitor_id: UUID, *, name: str, actor: Actor) -> Competitor:
-    return update_competitor(uow, competitor_id, CompetitorChanges(name=name), actor=actor)
-
-
 def list_competitors(
     uow: UnitOfWork, *, active: bool | None = None, limit: int, cursor: str | None
 ) -> Page[Competitor]:

@@ -10,8 +10,9 @@ from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import ClosePolicy
+from dealdesk.domain.closing import CloseDetails, ClosePreview, CloseResult, OpportunityClose
 from dealdesk.domain.errors import DomainError, NotFound, ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails, ClosePreview, CloseResult, Opportunity, OpportunityClose
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import ClosedQuote, Quote, QuoteLoss
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 from dealdesk.services import guards

@@ -19,8 +19,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from dealdesk.domain.close_policy import ClosePolicy
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import DomainError, ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails, Opportunity
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import MAX_LINE_DESCRIPTION, QuoteLine, QuoteLoss, check_lines
 from dealdesk.domain.states import (
     QUOTE_STATUSES,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.opportunity import Opportunity, checked_edit
+from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.opportunity_changes import KEEP, OpportunityChanges
 from dealdesk.domain.values import check_currency, check_storable
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
@@ -51,7 +51,7 @@ def create_opportunity(uow: UnitOfWork, new: NewOpportunity, *, actor: Actor) ->
 def edit_opportunity(
     uow: UnitOfWork,
     opportunity_id: UUID,
-    changes: dict[str, Any],
+    changes: OpportunityChanges,
     *,
     actor: Actor,
     pre: Preconditions = NO_PRECONDITIONS,
@@ -60,11 +60,11 @@ def edit_opportunity(
     with uow.transaction():
         opportunity = uow.opportunities.lock(opportunity_id)
         actor.require_may_act_on(opportunity.owner_id)
-        if "owner_id" in changes:
+        if changes.owner_id is not KEEP:
             actor.require_manager("reassign opportunities")
-        if "account_id" in changes:
-            check_account(uow, changes["account_id"])
-        checked_edit(changes)
+        if changes.account_id is not KEEP:
+            check_account(uow, changes.account_id)
+        changes.checked()
         guards.check(uow, pre, current_version=opportunity.version)
         opportunity.edit(changes, at=uow.clock.now())
         save(uow, opportunity, actor)

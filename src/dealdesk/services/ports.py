@@ -11,7 +11,8 @@ from uuid import UUID
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import ClosePolicy
-from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.closing import OpportunityClose
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract
 from dealdesk.domain.reporting import CloseGroup, OwnerGroup, QuoteLossGroup
@@ -437,8 +438,4 @@ class UnitOfWork(Protocol):
 
         A write transaction takes the write lock up front on SQLite, so racing writers queue instead of
         failing with 'database is locked'."""
-        ...
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        """A nested all-or-nothing step inside the current transaction."""
         ...

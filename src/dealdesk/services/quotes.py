@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import NO_POLICY
+from dealdesk.domain.closing import WinResult
 from dealdesk.domain.errors import NotFound, PreconditionFailed
-from dealdesk.domain.opportunity import Opportunity, WinResult
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote, QuoteLine, QuoteLoss, check_quote_name
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import check_not_in_future

@@ -8,7 +8,8 @@ from enum import StrEnum
 from typing import TypeVar
 from uuid import UUID
 
-from dealdesk.domain.opportunity import Opportunity, OpportunityClose
+from dealdesk.domain.closing import OpportunityClose
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Contract
 from dealdesk.domain.values import check_storable

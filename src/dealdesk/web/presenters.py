@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from dealdesk.domain.opportunity import ClosePreview, CloseResult, Opportunity, WinResult
+from dealdesk.domain.closing import ClosePreview, CloseResult, WinResult
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import ClosedQuote, Quote
 from dealdesk.services.closing import BulkResult
 from dealdesk.web import schemas as s
@@ -25,8 +26,8 @@ def _attributes(q: Quote) -> dict[str, object]:
     return {name: getattr(q, name) for name in s.QuoteOut.model_fields if name != "expired"}
 
 
-def quotes(items: Sequence[Quote], next_cursor: str | None, today: date) -> s.QuoteList:
-    return s.QuoteList(items=[quote(q, today) for q in items], next_cursor=next_cursor)
+def quotes(items: Sequence[Quote], next_cursor: str | None, today: date) -> s.Page[s.QuoteOut]:
+    return s.Page[s.QuoteOut](items=[quote(q, today) for q in items], next_cursor=next_cursor)
 
 
 def reopened(opportunity: Opportunity, revived: Quote | None, today: date) -> s.OpportunityOut:

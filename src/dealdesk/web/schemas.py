@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -19,12 +20,14 @@ from pydantic import (
 )
 
 from dealdesk.domain import values
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import ValidationFailed
 from dealdesk.domain.reporting import WinLossReport
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus, Role
 from dealdesk.web.json_body import ExponentNumber
 
 MONEY_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
+Item = TypeVar("Item", bound=BaseModel)
 
 
 def _decimal_in(value: Any, *, allow_negative: bool, quantity: bool = False) -> Decimal:
@@ -303,16 +306,35 @@ class ContractOut(Out):
 
 
 # ------------------------------------------------------------------------------------------ closing
-class CloseIn(In):
+class _CloseFields(In):
+    """What a close and a bulk close both send."""
+
     outcome: Outcome
     status_reason: OpportunityStatus | None = None
     close_reason_id: UUID | None = None
     close_date: DateIn
-    actual_revenue: MoneyIn | None = None
     competitor_id: UUID | None = None
     description: Description | None = None
     close_quotes: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED] | None = None
+
+    def details(self) -> CloseDetails:
+        return CloseDetails(
+            outcome=self.outcome,
+            status_reason=self.status_reason,
+            close_date=self.close_date,
+            close_reason_id=self.close_reason_id,
+            competitor_id=self.competitor_id,
+            description=self.description,
+            close_quotes=self.close_quotes,
+        )
+
+
+class CloseIn(_CloseFields):
+    actual_revenue: MoneyIn | None = None
     subject: Subject | None = None
+
+    def details(self) -> CloseDetails:
+        return replace(super().details(), actual_revenue=self.actual_revenue, subject=self.subject)
 
 
 class CloseQuotesIn(In):
@@ -335,15 +357,8 @@ class ClosePatch(In):
     close_reason_id: UUID | None = None
 
 
-class BulkCloseIn(In):
+class BulkCloseIn(_CloseFields):
     ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
-    outcome: Outcome
-    status_reason: OpportunityStatus | None = None
-    close_date: DateIn
-    close_reason_id: UUID | None = None
-    competitor_id: UUID | None = None
-    description: Description | None = None
-    close_quotes: Literal[QuoteStatus.LOST, QuoteStatus.CANCELED] | None = None
 
 
 class CloseRecordOut(Out):
@@ -438,22 +453,7 @@ class AuditOut(Out):
     after: dict[str, Any] | None
 
 
-# ------------------------------------------------------------------------------------------ lists and errors
-class AccountList(Out):
-    items: list[AccountOut]
-    next_cursor: str | None
-
-
-class CompetitorList(Out):
-    items: list[CompetitorOut]
-    next_cursor: str | None
-
-
-class CloseReasonList(Out):
-    items: list[CloseReasonOut]
-    next_cursor: str | None
-
-
+# ------------------------------------------------------------------------------------------ users
 class UserOut(Out):
     """Who a user is, for owner names in lists and pickers: never a credential."""
 
@@ -463,29 +463,12 @@ class UserOut(Out):
     active: bool
 
 
-class UserList(Out):
-    items: list[UserOut]
-    next_cursor: str | None
+# ------------------------------------------------------------------------------------------ lists
+class Page(Out, Generic[Item]):
+    """One page of a list."""
 
-
-class OpportunityList(Out):
-    items: list[OpportunityOut]
-    next_cursor: str | None
-
-
-class QuoteList(Out):
-    items: list[QuoteOut]
-    next_cursor: str | None
-
-
-class CloseRecordList(Out):
-    items: list[CloseRecordOut]
-    next_cursor: str | None
-
-
-class AuditList(Out):
-    items: list[AuditOut]
-    next_cursor: str | None
+    items: list[Item]
+    next_cursor: Annotated[str | None, Field(description="Send as `cursor` for the next page; null on the last page")]
 
 
 # ------------------------------------------------------------------------------------------ reports

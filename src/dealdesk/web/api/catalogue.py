@@ -26,9 +26,9 @@ def create_account(body: s.AccountIn, uow: UowDep, actor: ActorDep) -> Response:
     return respond(s.AccountOut.model_validate(catalogue.create_account(uow, name=body.name, actor=actor)), status=201)
 
 
-@router.get("/accounts", response_model=s.AccountList)
+@router.get("/accounts", response_model=s.Page[s.AccountOut])
 def list_accounts(uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
-    return respond(s.AccountList.model_validate(catalogue.list_accounts(uow, limit=limit, cursor=cursor)))
+    return respond(s.Page[s.AccountOut].model_validate(catalogue.list_accounts(uow, limit=limit, cursor=cursor)))
 
 
 @router.get("/accounts/{account_id}", response_model=s.AccountOut, dependencies=[names(ACCOUNT)])
@@ -42,7 +42,7 @@ def create_competitor(body: s.CompetitorIn, uow: UowDep, actor: ActorDep) -> Res
     return respond(s.CompetitorOut.model_validate(competitor), status=201)
 
 
-@router.get("/competitors", response_model=s.CompetitorList)
+@router.get("/competitors", response_model=s.Page[s.CompetitorOut])
 def list_competitors(
     uow: UowDep,
     active: Annotated[bool | None, Query(description="Only active (true) or deactivated (false) ones")] = None,
@@ -50,7 +50,7 @@ def list_competitors(
     cursor: Cursor = None,
 ) -> Response:
     page = catalogue.list_competitors(uow, active=active, limit=limit, cursor=cursor)
-    return respond(s.CompetitorList.model_validate(page))
+    return respond(s.Page[s.CompetitorOut].model_validate(page))
 
 
 @router.post("/close-reasons", status_code=201, response_model=s.CloseReasonOut, dependencies=[may(Attempt.MANAGE)])
@@ -59,12 +59,12 @@ def create_close_reason(body: s.CloseReasonIn, uow: UowDep, actor: ActorDep) -> 
     return respond(s.CloseReasonOut.model_validate(reason), status=201)
 
 
-@router.get("/close-reasons", response_model=s.CloseReasonList)
+@router.get("/close-reasons", response_model=s.Page[s.CloseReasonOut])
 def list_close_reasons(
     uow: UowDep, outcome: Outcome | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
     page = catalogue.list_close_reasons(uow, outcome=outcome, limit=limit, cursor=cursor)
-    return respond(s.CloseReasonList.model_validate(page))
+    return respond(s.Page[s.CloseReasonOut].model_validate(page))
 
 
 @router.patch(

@@ -7,7 +7,6 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from dealdesk.domain.errors import FieldError, ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.quote import QuoteLoss
 from dealdesk.services import closing
 from dealdesk.services.guards import Preconditions
@@ -36,17 +35,8 @@ def bulk_close(
     body: s.BulkCloseIn, request: Request, uow: UowDep, actor: ActorDep, key: IdempotencyKey = None
 ) -> Response:
     """Each opportunity closes or is refused on its own; every id is reported, in the order given."""
-    details = CloseDetails(
-        outcome=body.outcome,
-        status_reason=body.status_reason,
-        close_date=body.close_date,
-        close_reason_id=body.close_reason_id,
-        competitor_id=body.competitor_id,
-        description=body.description,
-        close_quotes=body.close_quotes,
-    )
     pre = preconditions(request, actor, version=None, key=key, body=body, render=presenters.bulk_result)
-    result = closing.bulk_close(uow, body.ids, details, actor=actor, pre=pre)
+    result = closing.bulk_close(uow, body.ids, body.details(), actor=actor, pre=pre)
     return respond_result(pre, result, presenters.bulk_result)
 
 
@@ -96,19 +86,8 @@ def close_opportunity(
 ) -> Response:
     """Close as won or lost. Refused while a quote is active (`active_quotes_block_close` names them), unless
     `close_quotes` closes every active and draft quote in the same transaction."""
-    details = CloseDetails(
-        outcome=body.outcome,
-        status_reason=body.status_reason,
-        close_date=body.close_date,
-        actual_revenue=body.actual_revenue,
-        close_reason_id=body.close_reason_id,
-        competitor_id=body.competitor_id,
-        description=body.description,
-        close_quotes=body.close_quotes,
-        subject=body.subject,
-    )
     pre = preconditions(request, actor, version=version, key=key, body=body, render=presenters.close_result)
-    result = closing.close_opportunity(uow, opportunity_id, details, actor=actor, pre=pre)
+    result = closing.close_opportunity(uow, opportunity_id, body.details(), actor=actor, pre=pre)
     return respond_result(pre, result, presenters.close_result, version=result.opportunity.version)
 
 
@@ -138,12 +117,14 @@ def reopen(
 
 
 @router.get(
-    "/opportunities/{opportunity_id}/closes", response_model=s.CloseRecordList, dependencies=[names(OPPORTUNITY)]
+    "/opportunities/{opportunity_id}/closes",
+    response_model=s.Page[s.CloseRecordOut],
+    dependencies=[names(OPPORTUNITY)],
 )
 def list_closes(opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
     """Every close record, newest first, including those ended by a reopen."""
     page = closing.list_closes(uow, opportunity_id, limit=limit, cursor=cursor)
-    return respond(s.CloseRecordList.model_validate(page))
+    return respond(s.Page[s.CloseRecordOut].model_validate(page))
 
 
 @router.patch("/closes/{close_id}", response_model=s.CloseRecordOut, dependencies=[may(Attempt.MANAGE, CLOSE)])

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from dealdesk.domain.errors import FieldError, ValidationFailed
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import OpportunityState
 from dealdesk.services import opportunities, quotes
@@ -47,7 +48,7 @@ def create_opportunity(body: s.OpportunityIn, uow: UowDep, actor: ActorDep) -> R
     return respond(s.OpportunityOut.model_validate(created), status=201, version=created.version)
 
 
-@router.get("/opportunities", response_model=s.OpportunityList)
+@router.get("/opportunities", response_model=s.Page[s.OpportunityOut])
 def list_opportunities(
     uow: UowDep,
     state: OpportunityState | None = None,
@@ -59,7 +60,7 @@ def list_opportunities(
 ) -> Response:
     where = OpportunityFilter(state=state, account_id=account_id, owner_id=owner_id, q=q)
     page = opportunities.list_opportunities(uow, where, limit=limit, cursor=cursor)
-    return respond(s.OpportunityList.model_validate(page))
+    return respond(s.Page[s.OpportunityOut].model_validate(page))
 
 
 @router.get("/opportunities/{opportunity_id}", response_model=s.OpportunityOut, dependencies=[names(OPPORTUNITY)])
@@ -82,7 +83,7 @@ def edit_opportunity(
     if required:
         raise ValidationFailed([FieldError(name, "must not be null") for name in required])
     edited = opportunities.edit_opportunity(
-        uow, opportunity_id, changes, actor=actor, pre=Preconditions(expected_version=version)
+        uow, opportunity_id, OpportunityChanges(**changes), actor=actor, pre=Preconditions(expected_version=version)
     )
     return respond(s.OpportunityOut.model_validate(edited), version=edited.version)
 
@@ -102,7 +103,9 @@ def create_quote(
     return respond(presenters.quote(created, uow.clock.today()), status=201, version=created.version)
 
 
-@router.get("/opportunities/{opportunity_id}/quotes", response_model=s.QuoteList, dependencies=[names(OPPORTUNITY)])
+@router.get(
+    "/opportunities/{opportunity_id}/quotes", response_model=s.Page[s.QuoteOut], dependencies=[names(OPPORTUNITY)]
+)
 def list_quotes(
     opportunity_id: UUID, uow: UowDep, limit: Limit = 50, cursor: Cursor = None, expired: bool | None = None
 ) -> Response:

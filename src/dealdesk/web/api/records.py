@@ -23,7 +23,7 @@ def get_contract(contract_id: UUID, uow: UowDep) -> Response:
     return respond(s.ContractOut.model_validate(reads.get_contract(uow, contract_id)))
 
 
-@router.get("/audit", response_model=s.AuditList)
+@router.get("/audit", response_model=s.Page[s.AuditOut])
 def audit(
     uow: UowDep,
     record: Annotated[UUID, Query(description="Id of any record: opportunity, quote, close record, …")],
@@ -31,4 +31,4 @@ def audit(
     cursor: Cursor = None,
 ) -> Response:
     """Audit entries of one record, newest first."""
-    return respond(s.AuditList.model_validate(reads.audit_for(uow, record, limit=limit, cursor=cursor)))
+    return respond(s.Page[s.AuditOut].model_validate(reads.audit_for(uow, record, limit=limit, cursor=cursor)))

@@ -14,7 +14,7 @@ from dealdesk.web.problems import PROBLEM_RESPONSES
 router = APIRouter(route_class=ExactJsonRoute, tags=["users"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/users", response_model=s.UserList)
+@router.get("/users", response_model=s.Page[s.UserOut])
 def list_users(uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> Response:
     """Every user by name, active or not (past deals keep their owners): id, name, role, active."""
-    return respond(s.UserList.model_validate(auth.users_page(uow, limit=limit, cursor=cursor)))
+    return respond(s.Page[s.UserOut].model_validate(auth.users_page(uow, limit=limit, cursor=cursor)))

@@ -20,8 +20,9 @@ from pydantic import BaseModel
 
 from dealdesk.domain.access import Actor
 from dealdesk.domain.close_policy import ClosePolicy
+from dealdesk.domain.closing import CloseDetails, ClosePreview
 from dealdesk.domain.errors import DomainError
-from dealdesk.domain.opportunity import CloseDetails, ClosePreview, Opportunity
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.states import CLOSE_STATUSES, OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.domain.values import ZERO
 from dealdesk.services import close_policy, closing, opportunities, quotes

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from dealdesk.domain.errors import DomainError, ValidationFailed
-from dealdesk.domain.opportunity import checked_edit
+from dealdesk.domain.opportunity_changes import KEEP, OpportunityChanges
 from dealdesk.services import catalogue, opportunities, views
 from dealdesk.services.opportunities import NewOpportunity
 from dealdesk.services.ports import UnitOfWork
@@ -74,15 +74,14 @@ def create_opportunity(
     revenue = read.decimal("estimated_revenue", form.estimated_revenue, required=True)
     close_date = read.day("estimated_close_date", form.estimated_close_date)
     currency = form.currency.strip().upper() or "USD"
-    own_fields: dict[str, object] = {
-        "name": form.name,
-        "currency": currency,
-        "description": optional_text(form.description),
-    }
-    if revenue is not None:
-        own_fields["estimated_revenue"] = revenue
+    own_fields = OpportunityChanges(
+        name=form.name,
+        currency=currency,
+        estimated_revenue=KEEP if revenue is None else revenue,
+        description=optional_text(form.description),
+    )
     try:  # every fault of the deal's own fields is found before an account is created for it
-        checked_edit({k: v for k, v in own_fields.items() if v is not None})
+        own_fields.checked()
     except ValidationFailed as exc:
         read.errors.extend(exc.errors)
     account_id = _account_named(uow, form.account_name) if form.account_name.strip() else None

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import DomainError
-from dealdesk.domain.opportunity import CloseDetails
 from dealdesk.domain.states import CLOSE_STATUSES, OpportunityState, OpportunityStatus, Outcome, QuoteStatus, Role
 from dealdesk.services import auth, close_policy, closing, views
 from dealdesk.services.ports import OpportunityFilter, UnitOfWork

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import DomainError, FieldError, NotFound
 from dealdesk.domain.opportunity import Opportunity
+from dealdesk.domain.opportunity_changes import KEEP, OpportunityChanges
 from dealdesk.domain.states import OpportunityStatus, QuoteStatus, Role
 from dealdesk.services import auth, closing, opportunities, views
 from dealdesk.services.guards import Preconditions
@@ -78,22 +79,26 @@ class DetailsForm(BaseModel):
             version=str(o.version),
         )
 
-    def changes(self, locale: Locale, current_owner: UUID) -> dict[str, Any]:
+    def changes(self, locale: Locale, current_owner: UUID) -> OpportunityChanges:
         read = FieldReader(locale)
-        changes = {
-            "name": self.name,
-            "account_id": read.reference("account_id", self.account_id, required=True),
-            "currency": self.currency.strip().upper(),
-            "estimated_revenue": read.decimal("estimated_revenue", self.estimated_revenue, required=True),
-            "estimated_close_date": read.day("estimated_close_date", self.estimated_close_date),
-            "description": optional_text(self.description),
-            "status_reason": read.choice("status_reason", self.status_reason, OpportunityStatus, required=True),
-        }
+        account_id = read.reference("account_id", self.account_id, required=True)
+        revenue = read.decimal("estimated_revenue", self.estimated_revenue, required=True)
+        close_date = read.day("estimated_close_date", self.estimated_close_date)
+        status = read.choice("status_reason", self.status_reason, OpportunityStatus, required=True)
         owner = read.reference("owner_id", self.owner_id)
         read.check()
-        if owner is not None and owner != current_owner:  # only a real reassignment asks for a manager
-            changes["owner_id"] = owner
-        return changes
+        assert account_id is not None and revenue is not None and status is not None  # required: checked above
+        return OpportunityChanges(
+            name=self.name,
+            account_id=account_id,
+            currency=self.currency.strip().upper(),
+            estimated_revenue=revenue,
+            estimated_close_date=close_date,
+            description=optional_text(self.description),
+            status_reason=status,
+            # only a real reassignment asks for a manager
+            owner_id=owner if owner is not None and owner != current_owner else KEEP,
+        )
 
 
 def _details_dialog(

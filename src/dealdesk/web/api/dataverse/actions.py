@@ -28,8 +28,9 @@ from uuid import UUID
 from pydantic import TypeAdapter, ValidationError
 
 from dealdesk.domain.access import Actor
+from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import Forbidden, ValidationFailed
-from dealdesk.domain.opportunity import CloseDetails, Opportunity
+from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import QuoteLoss
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus, Role
 from dealdesk.domain.values import CENT, check_date_range, parse_iso_date

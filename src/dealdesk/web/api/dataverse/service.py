@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from dealdesk.config import Settings
 from dealdesk.domain.access import Actor
 from dealdesk.domain.errors import DomainError, FieldError, NotFound, PreconditionFailed, ValidationFailed
+from dealdesk.domain.opportunity_changes import OpportunityChanges
 from dealdesk.domain.states import OpportunityStatus, Outcome
 from dealdesk.domain.values import CENT
 from dealdesk.services import closing, opportunities
@@ -329,8 +330,8 @@ def _patch_opportunity(ctx: Context, record_id: UUID, call: Call) -> Answer:
             closing.reopen_opportunity(joined, record_id, status_reason=status, reason=None, actor=ctx.actor, pre=pre)
             pre = Preconditions()
         elif status is not None:
-            changes["status_reason"] = status
-        if changes:
+            changes = replace(changes, status_reason=status)
+        if changes.given():
             opportunities.edit_opportunity(joined, record_id, changes, actor=ctx.actor, pre=pre)
     prefer = preferences(call.headers.get("prefer"))
     location = {"OData-EntityId": ctx.links.entity(OPPORTUNITY, record_id)}
@@ -339,7 +340,7 @@ def _patch_opportunity(ctx: Context, record_id: UUID, call: Call) -> Answer:
     return no_content(location)
 
 
-def _opportunity_changes(body: Mapping[str, Any]) -> tuple[dict[str, Any], int | None, OpportunityStatus | None]:
+def _opportunity_changes(body: Mapping[str, Any]) -> tuple[OpportunityChanges, int | None, OpportunityStatus | None]:
     state: int | None = None
     status: OpportunityStatus | None = None
     raw: dict[str, Any] = {}
@@ -388,7 +389,7 @@ def _opportunity_changes(body: Mapping[str, Any]) -> tuple[dict[str, Any], int |
     for required in ("name", "estimated_revenue"):
         if required in changes and changes[required] is None:
             raise ValidationFailed.field(FIELD_NAMES.get(required, required), "must not be null")
-    return changes, state, status
+    return OpportunityChanges(**changes), state, status
 
 
 def _four_decimals(value: Any) -> Any:
