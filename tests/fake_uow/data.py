@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,10 @@ class StoredRun:
 @dataclass
 class FakeData:
     """Everything a database would hold, as domain objects. Opportunities are kept whole, with their quotes and
-    every quote's lines, but without their close records, which live in `closes` as rows do."""
+    every quote's lines, but without their close records, which live in `closes` as rows do.
+
+    A stored object is never changed in place, only replaced by another (and never handed out, only copies of
+    it): so a copy of each table, not of each object in it, is a snapshot a transaction can go back to."""
 
     opportunities: dict[UUID, Opportunity] = field(default_factory=dict)
     closes: dict[UUID, OpportunityClose] = field(default_factory=dict)
@@ -61,7 +65,8 @@ class FakeStore:
         self._cursors: dict[str, tuple[Any, ...]] = {}
 
     def snapshot(self) -> FakeData:
-        return copy.deepcopy(self.data)
+        data = self.data
+        return dataclasses.replace(data, **{f.name: copy.copy(getattr(data, f.name)) for f in dataclasses.fields(data)})
 
     def restore(self, snapshot: FakeData) -> None:
         self.data = snapshot

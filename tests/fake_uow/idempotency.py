@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import uuid4
 
@@ -48,7 +49,7 @@ class FakeIdempotencyRuns(InStore):
             raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body")
         if run.lease_until > now:
             raise _in_progress(run.lease_until - now)
-        run.owner, run.lease_until = owner, now + LEASE
+        runs[_key(request)] = replace(run, owner=owner, lease_until=now + LEASE)
         return RunClaim(owner=owner, progress=run.progress)
 
     def _held(self, request: IdempotencyRequest, claim: RunClaim) -> StoredRun | None:
@@ -59,12 +60,12 @@ class FakeIdempotencyRuns(InStore):
         run = self._held(request, claim)
         if run is None:
             raise _in_progress(LEASE)
-        run.lease_until = self._now() + LEASE
+        self._store().data.runs[_key(request)] = replace(run, lease_until=self._now() + LEASE)
 
     def record_progress(self, request: IdempotencyRequest, claim: RunClaim, progress: bytes) -> None:
         run = self._held(request, claim)
         if run is not None:
-            run.progress = progress
+            self._store().data.runs[_key(request)] = replace(run, progress=progress)
 
     def finish(self, request: IdempotencyRequest, claim: RunClaim) -> None:
         if self._held(request, claim) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -116,14 +117,15 @@ class FakeUsers(InStore):
         return store.page(users, key=lambda u: (u.name, u.id), descending=False, limit=limit, cursor=cursor)
 
     def set_active(self, user_id: UUID, active: bool, *, at: datetime) -> None:
-        user = self._store().data.users.get(user_id)
-        if user is not None:
-            user.active, user.updated_at = active, at
+        self._change(user_id, active=active, updated_at=at)
 
     def set_password_hash(self, user_id: UUID, password_hash: str, *, at: datetime) -> None:
-        user = self._store().data.users.get(user_id)
-        if user is not None:
-            user.password_hash, user.updated_at = password_hash, at
+        self._change(user_id, password_hash=password_hash, updated_at=at)
+
+    def _change(self, user_id: UUID, **changes: Any) -> None:
+        users = self._store().data.users
+        if user_id in users:
+            users[user_id] = dataclasses.replace(users[user_id], **changes)
 
 
 class FakeClosePolicy(InStore):
