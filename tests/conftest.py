@@ -45,18 +45,31 @@ def postgres_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=ENGINES)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated database per engine, once per session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'dealdesk.db'}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
+def _migrated(url: str) -> str:
     engine = make_engine(Settings(database_url=url))
     try:
         upgrade(engine)
     finally:
         engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's migrated SQLite database."""
+    return _migrated(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'dealdesk.db'}")
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(postgres_schema_url: str) -> str:
+    """The session's migrated PostgreSQL schema."""
+    return _migrated(postgres_schema_url)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database per engine, once per session (`sqlite_url` or `postgresql_url`)."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
     return url
 
 
@@ -81,14 +94,19 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url)
 
 
-@pytest.fixture
-def engine(settings: Settings, engines: dict[str, Engine]) -> Engine:
+def emptied_engine(settings: Settings, engines: dict[str, Engine]) -> Engine:
     """The session's engine for this database, with every table emptied first."""
     if settings.database_url not in engines:
         engines[settings.database_url] = make_engine(settings)
     engine = engines[settings.database_url]
     empty_all_tables(engine)
     return engine
+
+
+@pytest.fixture
+def engine(settings: Settings, engines: dict[str, Engine]) -> Engine:
+    """The session's engine for this database, with every table emptied first."""
+    return emptied_engine(settings, engines)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
@@ -13,8 +12,7 @@ from dealdesk.db.uow import SqlUnitOfWork
 from dealdesk.domain.errors import Forbidden, ValidationFailed
 from dealdesk.domain.states import Outcome, QuoteStatus
 from dealdesk.services import closing
-from dealdesk.services.closing import BulkRow
-from tests.integration.builders import STANDARD_TOTAL, Desk
+from tests.integration.builders import Desk
 from tests.integration.db_facts import changed_tables, snapshot
 
 
@@ -38,42 +36,6 @@ def _rows_of(engine: Engine, opportunity_id: UUID) -> dict[str, object]:
                 .order_by(t.opportunity_closes.c.closed_at)
             ).all(),
         }
-
-
-def test_a_mixed_bulk_close_reports_every_row_in_the_order_given_and_leaves_refused_deals_untouched(
-    desk: Desk, uow: SqlUnitOfWork, engine: Engine
-) -> None:
-    plain = desk.opportunity("Plain", estimated_revenue="1000.00")
-    with_draft = desk.opportunity("With a draft", estimated_revenue="2000.00")
-    draft = desk.draft(with_draft.id)
-    blocked = desk.opportunity("Blocked")
-    blocking = desk.active(blocked.id)
-    already = desk.opportunity("Already lost")
-    desk.close(already.id, Outcome.LOST)
-    with_won = desk.opportunity("With a won quote", estimated_revenue="1.00")
-    desk.win(desk.active(with_won.id).id)
-    unknown = uuid4()
-    ids = [blocked.id, plain.id, unknown, with_won.id, already.id, with_draft.id]
-    untouched_before = {i: _rows_of(engine, i) for i in (blocked.id, already.id)}
-    streamed: list[BulkRow] = []
-
-    result = closing.bulk_close(uow, ids, desk.details(Outcome.WON), actor=desk.actor, on_row=streamed.append)
-
-    assert [row.id for row in result.results] == ids
-    assert [row.ok for row in result.results] == [False, True, False, True, False, True]
-    codes = {row.id: row.error.code for row in result.results if row.error is not None}
-    assert codes == {blocked.id: "active_quotes_block_close", unknown: "not_found", already.id: "invalid_transition"}
-    assert all(row.error.detail for row in result.results if row.error is not None)
-    assert (result.closed, result.failed) == (3, 3)
-    assert [row.id for row in streamed] == ids
-
-    for closed, revenue in [(plain, Decimal("1000.00")), (with_draft, Decimal("2000.00")), (with_won, STANDARD_TOTAL)]:
-        read = desk.read(closed.id)
-        assert (read.state.value, read.actual_revenue) == ("won", revenue)
-        assert len(desk.closes_of(closed.id)) == 1
-    assert desk.read_quote(draft.id).state.value == "draft"
-    assert desk.read_quote(blocking.id).state.value == "active"
-    assert {i: _rows_of(engine, i) for i in (blocked.id, already.id)} == untouched_before
 
 
 def test_a_bulk_lost_close_refuses_a_deal_with_a_won_quote_and_closes_the_rest(

@@ -428,20 +428,6 @@ def test_a_close_after_a_reopen_writes_a_new_record_and_closes_are_listed_newest
     assert row_of(engine, t.opportunities, opportunity.id)["state"] == "won"
 
 
-def test_a_reopened_deal_with_a_won_quote_can_only_be_won_again(desk: Desk, engine: Engine) -> None:
-    opportunity = desk.opportunity()
-    won = desk.active(opportunity.id)
-    desk.win(won.id, close_opportunity=True)
-    desk.reopen(opportunity.id)
-
-    with pytest.raises(WonQuoteRequiresWonClose):
-        desk.close(opportunity.id, Outcome.LOST)
-    desk.close(opportunity.id, Outcome.WON)
-
-    assert row_of(engine, t.opportunities, opportunity.id)["actual_revenue"] == STANDARD_TOTAL
-    assert [r.won_quote_id for r in desk.closes_of(opportunity.id)] == [won.id, won.id]
-
-
 def test_listing_the_closes_of_an_unknown_opportunity_is_not_found(desk: Desk, uow: SqlUnitOfWork) -> None:
     with pytest.raises(NotFound):
         closing.list_closes(uow, uuid4(), limit=10, cursor=None)

@@ -22,8 +22,7 @@ from dealdesk.domain.errors import (
     ValidationFailed,
     WonQuoteExists,
 )
-from dealdesk.domain.records import ContractLine
-from dealdesk.domain.states import ContractState, OpportunityState, Outcome, QuoteState, QuoteStatus
+from dealdesk.domain.states import OpportunityState, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import quotes, reads
 from tests.integration.builders import STANDARD_TOTAL, Desk, line, standard_lines
 from tests.integration.db_facts import count_rows, row_of, snapshot
@@ -384,45 +383,6 @@ def test_copying_a_quote_in_any_state_makes_a_draft_with_a_new_number_and_the_sa
 
 
 # ---------------------------------------------------------------------------------------------- winning
-def test_winning_a_quote_closes_its_siblings_as_lost_and_starts_a_draft_contract(
-    desk: Desk, uow: SqlUnitOfWork, engine: Engine
-) -> None:
-    opportunity = desk.opportunity()
-    chosen = desk.active(opportunity.id, name="Chosen", lines=[line("Build", "3", "333.33"), line("Fee", "1", "-9.99")])
-    rival = desk.active(opportunity.id, name="Rival")
-    idea = desk.draft(opportunity.id, name="Idea")
-    dropped = desk.draft(opportunity.id, name="Dropped")
-    desk.close_quote(dropped.id, QuoteStatus.CANCELED)
-
-    result = desk.win(chosen.id, description="Signed")
-
-    assert row_of(engine, t.quotes, chosen.id)["state"] == "won"
-    assert row_of(engine, t.quotes, chosen.id)["status_reason"] == "won"
-    for sibling in (rival, idea):
-        row = row_of(engine, t.quotes, sibling.id)
-        assert (row["state"], row["status_reason"]) == ("closed", "lost")
-    assert row_of(engine, t.quotes, dropped.id)["status_reason"] == "canceled"
-    assert {(c.id, c.previous_state) for c in result.closed_quotes} == {
-        (rival.id, QuoteState.ACTIVE),
-        (idea.id, QuoteState.DRAFT),
-    }
-
-    opp = row_of(engine, t.opportunities, opportunity.id)
-    assert (opp["state"], opp["status_reason"], opp["actual_revenue"]) == ("open", "in_progress", None)
-    assert (opp["won_quote_id"], opp["contract_id"]) == (chosen.id, result.contract.id)
-    assert count_rows(engine, t.opportunity_closes) == 0
-
-    contract = reads.get_contract(uow, result.contract.id)
-    assert (contract.opportunity_id, contract.quote_id, contract.account_id) == (
-        opportunity.id,
-        chosen.id,
-        opportunity.account_id,
-    )
-    assert (contract.state, contract.currency, contract.total_amount) == (ContractState.DRAFT, "USD", Decimal("990.00"))
-    assert contract.lines == (
-        ContractLine("Build", Decimal("3.00"), Decimal("333.33"), Decimal("999.99")),
-        ContractLine("Fee", Decimal("1.00"), Decimal("-9.99"), Decimal("-9.99")),
-    )
 
 
 def test_winning_with_close_opportunity_closes_the_deal_as_won_for_the_quote_total(
