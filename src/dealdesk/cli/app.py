@@ -238,10 +238,10 @@ def bulk_close_command(
     results: Annotated[Path | None, typer.Option(help="Where per-row results go (default FILE.results.csv)")] = None,
 ) -> None:
     """Close every opportunity listed in FILE; each closes or is refused on its own. Exit 1 if any was refused.
-
     Results are written as each batch of 500 commits: if the run is killed, its results file lacks at most the
-    batch in flight. Run the same command again (same file, options and user, within 24 h) and it is the same bulk
-    close: its results report every row, deals the first run closed as closed, and it finishes the rest."""
+    batch in flight. Run the same command again (same file, options and user; within 24 h and, without --date, on
+    the same day) and it is the same bulk close: its results report every row, deals the first run closed as
+    closed, and it finishes the rest."""
     from dealdesk.cli.bulk import run_bulk_close
 
     settings = Settings()
