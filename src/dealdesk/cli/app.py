@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -57,7 +58,11 @@ class CliReason(StrEnum):
 
 
 def unit_of_work(settings: Settings) -> tuple[SqlUnitOfWork, Actor]:
-    uow = SqlUnitOfWork(make_engine(settings), SystemClock(settings.zone))
+    uow = SqlUnitOfWork(
+        make_engine(settings),
+        SystemClock(settings.zone),
+        idempotency_lease=timedelta(seconds=settings.idempotency_lease_s),  # bulk-close's implicit keys
+    )
     with uow.transaction():
         actor = uow.users.ensure(settings.default_user, "admin")
     return uow, actor
@@ -255,7 +260,11 @@ def bulk_close_command(
     ] = None,
     results: Annotated[Path | None, typer.Option(help="Where per-row results go (default FILE.results.csv)")] = None,
 ) -> None:
-    """Close every opportunity listed in FILE; each closes or is refused on its own. Exit 1 if any was refused."""
+    """Close every opportunity listed in FILE; each closes or is refused on its own. Exit 1 if any was refused.
+    Results are written as each batch of 500 commits: if the run is killed, its results file lacks at most the
+    batch in flight. Run the same command again (same file, options and user; within 24 h and, without --date, on
+    the same day) and it is the same bulk close: its results report every row, deals the first run closed as
+    closed, and it finishes the rest."""
     from dealdesk.cli.bulk import run_bulk_close
 
     settings = Settings()

@@ -18,7 +18,7 @@ from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
 from dealdesk.services.opportunities import save
-from dealdesk.services.ports import IdempotencyRequest, Page, RunClaim, UnitOfWork
+from dealdesk.services.ports import IdempotencyRequest, Page, RunClaim, StoredAnswer, UnitOfWork
 from dealdesk.services.references import check_close_references, check_quote_loss
 
 BULK_BATCH = 500
@@ -246,7 +246,8 @@ def bulk_close(
     """Each opportunity closes or is refused on its own, and every one is reported, in the order given. A refusal
     is decided before anything of that opportunity is written, so a refused one is left untouched. Commits come in
     batches so that a large close stays fast; a crash loses whole batches, never half an opportunity. `on_row`
-    hears each row as soon as its batch committed, and `after_batch` is called once the batch's rows are heard.
+    hears each row as soon as its batch committed (first, those an interrupted earlier run of the same
+    Idempotency-Key committed), and `after_batch` is called once the batch's rows are heard.
 
     Under an Idempotency-Key the bulk runs once (SPEC §7): it claims the key with a lease, and each batch records
     its rows' results in the transaction that closes them. A retry after a crash finds that progress, closes only
@@ -284,6 +285,12 @@ def _close_in_batches(
     run: LeasedRun | None,
 ) -> tuple[BulkRow, ...]:
     by_id = _progress_rows(run[1].progress) if run is not None else {}
+    if on_row is not None and by_id:
+        for opportunity_id in ids:
+            if opportunity_id in by_id:
+                on_row(by_id[opportunity_id])
+        if after_batch is not None:
+            after_batch()
     for batch in _batches([i for i in ids if i not in by_id], BULK_BATCH):
         with uow.transaction():
             if run is not None:
@@ -306,6 +313,18 @@ class RecordedRefusal(DomainError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code  # type: ignore[misc]  # the recorded refusal's own code, whatever its class was
+
+
+def bulk_answer(result: object) -> StoredAnswer:
+    """A bulk close's result as the answer to store under its Idempotency-Key, for `replayed_rows` to read back
+    (the command line's; the API stores its JSON body)."""
+    assert isinstance(result, BulkResult)  # a Preconditions.answer is handed any use case's result
+    return StoredAnswer(status_code=200, body=_progress_bytes({row.id: row for row in result.results}))
+
+
+def replayed_rows(answer: StoredAnswer) -> tuple[BulkRow, ...]:
+    """Every row of a finished bulk close whose answer `bulk_answer` stored, in the order given."""
+    return tuple(_progress_rows(answer.body).values())
 
 
 def _progress_bytes(rows: dict[UUID, BulkRow]) -> bytes:
