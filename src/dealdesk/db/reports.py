@@ -13,7 +13,20 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, DateTime, Integer, Select, String, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
@@ -49,6 +62,8 @@ class SqlReports:
         self._conn = connection
         self._last_split: tuple[tuple[object, Any, bool], SummarySplit] | None = None
         """The split of the report at hand: its four scans ask for it within one transaction."""
+        self._folded_owners: tuple[tuple[object, Any, str], list[OwnerGroup]] | None = None
+        """One owner's or one account's owners, grouped by the last `close_groups`."""
 
     def _connection(self) -> Connection:
         """The transaction's connection, with the report's planner settings made once per transaction."""
@@ -120,12 +135,17 @@ class SqlReports:
     def close_groups(self, where: Any, currency: str) -> list[CloseGroup]:
         """The closes grouped once, finely (the sums of whole months are already grouped that way), then regrouped
         in the database two ways (see domain/reporting.py): the thousands of fine groups stay there, a few hundred
-        rows come back."""
+        rows come back. One owner's or one account's closes are few, so their owners are grouped in the same
+        statement (a third way), which `owner_groups` then answers without another."""
         conn = self._connection()
         dialect = conn.dialect.name
         split = self._split(where)
+        fold_owners = where.owner_id is not None or where.account_id is not None
         month = month_of(_c.close_date, dialect).label("month")
-        keys = (_c.outcome, _c.status_reason, _c.close_reason_id, _c.competitor_id, month)
+        keys: tuple[ColumnElement[Any], ...] = (_c.outcome, _c.status_reason, _c.close_reason_id, _c.competitor_id)
+        keys = (*keys, month)
+        if fold_owners:
+            keys = (*keys, _c.owner_id)
         sums = (func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
         parts: list[Select[Any]] = [
             select(*keys, *sums, func.sum(days_open(dialect)).label("days"))
@@ -133,7 +153,7 @@ class SqlReports:
             .group_by(*keys)
             for days in split.left_over
         ]
-        if split.months:
+        if split.months:  # never for one owner or account (see _split), so the sums need no owner column
             s = t.close_summaries.c
             summed_keys = (s.outcome, s.status_reason, s.close_reason_id, s.competitor_id)
             parts.append(
@@ -143,31 +163,42 @@ class SqlReports:
             )
         fine = union_all(*parts).cte("fine") if len(parts) > 1 else parts[0].cte("fine")
         f = fine.c
+        owner = cast(null(), Uuid()).label("owner_id")  # typed: the first arm's types read every row
         totals = (func.sum(f.closes).label("closes"), func.sum(f.revenue).label("revenue"))
         by_reason = select(literal("reason").label("kind"), f.status_reason, f.close_reason_id, f.competitor_id)
         by_reason = by_reason.add_columns(
-            null().label("outcome"), null().label("month"), *totals, func.sum(f.days).label("days")
+            null().label("outcome"), null().label("month"), owner, *totals, func.sum(f.days).label("days")
         )
-        by_month = select(literal("month"), null(), null(), null(), f.outcome, f.month, *totals, null())
-        query = union_all(
+        by_month = select(literal("month"), null(), null(), null(), f.outcome, f.month, null(), *totals, null())
+        arms = [
             by_reason.group_by(f.status_reason, f.close_reason_id, f.competitor_id),
             by_month.group_by(f.outcome, f.month),
-        )
+        ]
+        if fold_owners:
+            by_owner = select(literal("owner"), null(), null(), null(), f.outcome, null(), f.owner_id, *totals, null())
+            arms.append(by_owner.group_by(f.outcome, f.owner_id))
         groups: list[CloseGroup] = []
-        for row in conn.execute(query):
+        owners: list[OwnerGroup] = []
+        for row in conn.execute(union_all(*arms)):
             if row.kind == "reason":
                 status = OpportunityStatus(row.status_reason)
                 days_total = int(row.days)
                 groups.append(
                     ReasonGroup(status, row.close_reason_id, row.competitor_id, row.closes, row.revenue, days_total)
                 )
-            else:
+            elif row.kind == "month":
                 groups.append(MonthGroup(Outcome(row.outcome), _month_text(row.month), row.closes, row.revenue))
+            else:
+                owners.append(OwnerGroup(Outcome(row.outcome), row.owner_id, int(row.closes), row.revenue))
+        self._folded_owners = ((conn.get_transaction(), where, currency), owners) if fold_owners else None
         return groups
 
     def owner_groups(self, where: Any, currency: str) -> list[OwnerGroup]:
         """The standing closes by outcome and owner: the sums of whole months, and the rest grouped from the
-        covering index (migration 0012 added `owner_id` to it)."""
+        covering index (migration 0012 added `owner_id` to it); or what `close_groups` grouped just before."""
+        folded = self._folded_owners
+        if folded is not None and folded[0] == (self._connection().get_transaction(), where, currency):
+            return folded[1]
         split = self._split(where)
         sums = (func.count().label("closes"), func.sum(_c.actual_revenue).label("revenue"))
         parts: list[Select[Any]] = [
