@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from fastapi.testclient import TestClient
@@ -40,8 +40,21 @@ class Mover:
         self.engine = engine
         self.actor = actor
 
-    def import_(self, kind: Kind, text: str, *, dry_run: bool = False, actor: Actor | None = None) -> ImportReport:
-        report = import_csv(self.uow, kind, io.StringIO(text), actor=actor or self.actor, dry_run=dry_run)
+    def import_(
+        self,
+        kind: Kind,
+        text: str,
+        *,
+        dry_run: bool = False,
+        actor: Actor | None = None,
+        on_rows: Callable[[int], None] | None = None,
+        on_checked: Callable[[], None] | None = None,
+    ) -> ImportReport:
+        source = io.StringIO(text)
+        actor = actor or self.actor
+        report = import_csv(
+            self.uow, kind, source, actor=actor, dry_run=dry_run, on_rows=on_rows, on_checked=on_checked
+        )
         assert CHINESE is not None
         untranslated = [p.reason for p in report.problems if not shown_reason(CHINESE, p.reason).translated]
         assert not untranslated, f"reasons the Import / export page cannot show in Chinese: {untranslated}"

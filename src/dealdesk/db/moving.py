@@ -3,18 +3,25 @@ batch at a time, and new rows inserted a chunk per statement."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import Select, String, Table, cast, func, insert, select, update
+from sqlalchemy import Select, String, Table, cast, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
+from dealdesk.db.batched_writes import insert_ready, ready_rows
 from dealdesk.db.mapping import opportunity_row
+from dealdesk.domain.errors import ChangedWhileImporting
 from dealdesk.domain.opportunity import Opportunity
-from dealdesk.domain.records import Account
+from dealdesk.domain.records import Account, Change
 from dealdesk.services.moving import Kind
+from dealdesk.services.ports import PreparedRows
 
 BATCH = 500
 """References per IN (…) list: far below every engine's limit on bound parameters."""
@@ -43,6 +50,19 @@ def _batches(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[start : start + BATCH]
 
 
+@contextmanager
+def _refused_if_taken_meanwhile() -> Iterator[None]:
+    """The import checked these rows against what was stored then; a unique id or a reference that broke since is
+    someone else's change in between, and refuses the whole import instead of failing it."""
+    try:
+        yield
+    except IntegrityError as error:
+        raise ChangedWhileImporting(
+            "another change took one of these external ids, or removed a record they refer to, after the file was "
+            "checked"
+        ) from error
+
+
 def _exported_id(table: Any) -> Any:
     """Ordering by the id an export shows puts records in the same order in an export and in the export of its
     import, whichever ids they have in each database (on SQLite the id text has no dashes, which sorts alike)."""
@@ -52,6 +72,8 @@ def _exported_id(table: Any) -> Any:
 class SqlMoving:
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self._conn = connection
+        self._audited = itertools.count()
+        """`seq` of the audit entries prepared here: an opportunity's entries read back in the order made."""
 
     # ------------------------------------------------------------------------------------------ export
     def count(self, kind: str) -> int:
@@ -310,7 +332,7 @@ class SqlMoving:
                 found[row.name] = row.id
         return found
 
-    def add_accounts(self, accounts: Sequence[tuple[Account, str]]) -> None:
+    def prepare_accounts(self, accounts: Sequence[tuple[Account, str]]) -> PreparedRows:
         rows = [
             {
                 "id": account.id,
@@ -321,19 +343,52 @@ class SqlMoving:
             }
             for account, external_id in accounts
         ]
-        if rows:
-            self._conn().execute(insert(t.accounts), rows)
+        return self._prepared(t.accounts, rows)
 
-    def add_opportunities(self, opportunities: Sequence[tuple[Opportunity, str]]) -> None:
+    def prepare_opportunities(self, opportunities: Sequence[tuple[Opportunity, str]]) -> PreparedRows:
         rows = [
             {**opportunity_row(opportunity), "external_id": external_id} for opportunity, external_id in opportunities
         ]
-        if rows:
-            self._conn().execute(insert(t.opportunities), rows)
+        return self._prepared(t.opportunities, rows)
+
+    def prepare_audit(self, changes: Sequence[tuple[Change, UUID | None]], *, by: UUID, at: datetime) -> PreparedRows:
+        rows = [
+            {
+                "id": uuid4(),
+                "seq": next(self._audited),
+                "at": at,
+                "user_id": by,
+                "record_type": change.record_type,
+                "record_id": change.record_id,
+                "opportunity_id": opportunity_id,
+                "action": change.action,
+                "before": change.before,
+                "after": change.after,
+            }
+            for change, opportunity_id in changes
+        ]
+        return self._prepared(t.audit_entries, rows)
+
+    def _prepared(self, table: Table, rows: list[dict[str, Any]]) -> PreparedRows:
+        columns = tuple(rows[0]) if rows else ()
+        return PreparedRows(table.name, columns, ready_rows(self._conn().dialect, table, rows))
+
+    def insert_prepared(self, prepared: PreparedRows) -> None:
+        with _refused_if_taken_meanwhile():
+            insert_ready(self._conn(), t.metadata.tables[prepared.table], prepared.columns, prepared.rows)
 
     def set_external_id(self, kind: str, record_id: UUID, external_id: str) -> None:
         table = TABLES[Kind(kind)]
-        self._conn().execute(update(table).where(table.c.id == record_id).values(external_id=external_id))
+        with _refused_if_taken_meanwhile():
+            self._conn().execute(update(table).where(table.c.id == record_id).values(external_id=external_id))
+
+    def taken_competitor_names(self, names: Collection[str]) -> set[str]:
+        keys = sorted({name.casefold() for name in names})
+        taken: set[str] = set()
+        for batch in _batches(keys):
+            query = select(t.competitors.c.name_key).where(t.competitors.c.name_key.in_(batch))
+            taken.update(row.name_key for row in self._conn().execute(query))
+        return taken
 
     def taken_quote_numbers(self, numbers: Collection[str]) -> set[tuple[str, int]]:
         taken: set[tuple[str, int]] = set()

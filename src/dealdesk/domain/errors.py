@@ -178,3 +178,11 @@ class UserDisabled(DomainError):
 
     code = "user_disabled"
     title = "User is disabled"
+
+
+class ChangedWhileImporting(DomainError):
+    """An import checks every row before it writes (without holding SQLite's writer); a record that someone else
+    made or removed in between is found when the import writes, and the whole import is refused (SPEC §6, I5)."""
+
+    code = "changed_while_importing"
+    title = "Records changed while the file was imported"

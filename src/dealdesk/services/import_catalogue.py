@@ -1,7 +1,8 @@
 """Importing the records a deal refers to — accounts, competitors, close reasons — and the deals themselves.
 
-Each chunk of rows is read and checked first, then its references are looked up in one go, then what is new is
-written. A row whose external id is in dealdesk already is left as it is (a re-import changes nothing)."""
+Each chunk of rows is read and checked first, then its references are looked up in one go; what is new is planned,
+and written once every row has passed. A row whose external id is in dealdesk already is left as it is (a re-import
+changes nothing)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ from dealdesk.services.import_support import (
     with_external_ids,
 )
 from dealdesk.services.moving import Kind
+from dealdesk.services.ports import PreparedRows
 
 MAX_USER_NAME = 80
+_TAKEN_NAME = "a competitor of this name (in any case) is in dealdesk already"
 _OPPORTUNITY_FIELDS = {
     "name": "name",
     "currency": "currency",
@@ -43,7 +46,7 @@ class AccountImport:
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def take(self, rows: Sequence[SourceRow]) -> None:
+    def check(self, rows: Sequence[SourceRow]) -> list[PreparedRows]:
         run = self.run
         parsed: list[tuple[SourceRow, str, str, datetime | None]] = []
         for row in rows:
@@ -67,17 +70,19 @@ class AccountImport:
                 continue
             at = created_at or run.now
             new.append((Account(id=uuid4(), name=name, created_at=at, updated_at=at), external_id))
-        run.uow.moving.add_accounts(new)
-        run.audit(
-            [
-                Change("account", a.id, "create", None, {"name": a.name, "external_id": external_id})
-                for a, external_id in new
-            ]
-        )
         run.report.created += len(new)
+        audit = [
+            (Change("account", a.id, "create", None, {"name": a.name, "external_id": external_id}), None)
+            for a, external_id in new
+        ]
+        return [run.uow.moving.prepare_accounts(new), run.prepared_audit(audit)] if new else []
 
-    def finish(self) -> None:
-        pass
+    def finish(self) -> list[Any]:
+        return []
+
+    def write(self, planned: list[PreparedRows]) -> None:
+        for rows in planned:
+            self.run.uow.moving.insert_prepared(rows)
 
 
 class CompetitorImport:
@@ -85,8 +90,10 @@ class CompetitorImport:
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self._names: set[str] = set()
+        """Names (casefolded) of the competitors planned so far."""
 
-    def take(self, rows: Sequence[SourceRow]) -> None:
+    def check(self, rows: Sequence[SourceRow]) -> list[tuple[Competitor, str, int]]:
         run = self.run
         parsed: list[tuple[SourceRow, str, str, bool, datetime | None]] = []
         for row in rows:
@@ -101,6 +108,8 @@ class CompetitorImport:
             parsed.append((row, external_id, name, active, created_at))
         repeated = first_lines(run, [(row, external_id) for row, external_id, *_ in parsed])
         stored = run.uow.moving.find(Kind.COMPETITORS, [external_id for _, external_id, *_ in parsed])
+        taken = run.uow.moving.taken_competitor_names([name for _, _, name, *_ in parsed]) | self._names
+        new: list[tuple[Competitor, str, int]] = []
         for row, external_id, name, active, created_at in parsed:
             if row.line in repeated:
                 continue
@@ -108,27 +117,38 @@ class CompetitorImport:
                 given = {"name": ("name", name), "active": ("active", active)}
                 same_as_stored(run, row, stored[external_id], given | _created(created_at))
                 continue
+            if name.casefold() in taken:
+                run.problem(row.line, "name", _TAKEN_NAME)
+                continue
+            taken.add(name.casefold())
+            self._names.add(name.casefold())
             at = created_at or run.now
-            competitor = Competitor(id=uuid4(), name=name, created_at=at, updated_at=at, active=active)
+            new.append(
+                (Competitor(id=uuid4(), name=name, created_at=at, updated_at=at, active=active), external_id, row.line)
+            )
+        run.report.created += len(new)
+        return new
+
+    def finish(self) -> list[Any]:
+        return []
+
+    def write(self, planned: list[tuple[Competitor, str, int]]) -> None:
+        run = self.run
+        for competitor, external_id, line in planned:
             try:
                 run.uow.competitors.add(competitor)
             except Duplicate:
-                run.problem(row.line, "name", "a competitor of this name (in any case) is in dealdesk already")
-                continue
+                run.problem(line, "name", _TAKEN_NAME)
             run.uow.moving.set_external_id(Kind.COMPETITORS, competitor.id, external_id)
-            after = {"name": name, "active": active, "external_id": external_id}
+            after = {"name": competitor.name, "active": competitor.active, "external_id": external_id}
             run.audit([Change("competitor", competitor.id, "create", None, after)])
-            run.report.created += 1
-
-    def finish(self) -> None:
-        pass
 
 
 class CloseReasonImport:
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def take(self, rows: Sequence[SourceRow]) -> None:
+    def check(self, rows: Sequence[SourceRow]) -> list[tuple[CloseReason, str]]:
         run = self.run
         parsed: list[tuple[SourceRow, str, CloseReason]] = []
         for row in rows:
@@ -146,6 +166,7 @@ class CloseReasonImport:
             parsed.append((row, external_id, reason))
         repeated = first_lines(run, [(row, external_id) for row, external_id, _ in parsed])
         stored = run.uow.moving.find(Kind.CLOSE_REASONS, [external_id for _, external_id, _ in parsed])
+        new: list[tuple[CloseReason, str]] = []
         for row, external_id, reason in parsed:
             if row.line in repeated:
                 continue
@@ -159,14 +180,20 @@ class CloseReasonImport:
                     given["created_at"] = ("created_at", reason.created_at)
                 same_as_stored(run, row, stored[external_id], given)
                 continue
+            new.append((reason, external_id))
+        run.report.created += len(new)
+        return new
+
+    def finish(self) -> list[Any]:
+        return []
+
+    def write(self, planned: list[tuple[CloseReason, str]]) -> None:
+        run = self.run
+        for reason, external_id in planned:
             run.uow.close_reasons.add(reason)
             run.uow.moving.set_external_id(Kind.CLOSE_REASONS, reason.id, external_id)
             after = {"outcome": reason.outcome.value, "name": reason.name, "active": reason.active}
             run.audit([Change("close_reason", reason.id, "create", None, {**after, "external_id": external_id})])
-            run.report.created += 1
-
-    def finish(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -193,7 +220,7 @@ class OpportunityImport:
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def take(self, rows: Sequence[SourceRow]) -> None:
+    def check(self, rows: Sequence[SourceRow]) -> list[PreparedRows]:
         run = self.run
         accounts = run.uow.moving.find(Kind.ACCOUNTS, looked_up(rows, "account_external_id"))
         owners = run.users(looked_up(rows, "owner"))
@@ -237,13 +264,17 @@ class OpportunityImport:
             if p.state is not OpportunityState.OPEN:
                 run.report.awaiting_close += 1
             new.append((opportunity, p.external_id))
-        run.uow.moving.add_opportunities(new)
-        for opportunity, external_id in new:
-            run.audit(
-                with_external_ids(opportunity.changes, {opportunity.id: external_id}), opportunity_id=opportunity.id
-            )
-            opportunity.changes.clear()
         run.report.created += len(new)
+        audit = [
+            (change, opportunity.id)
+            for opportunity, external_id in new
+            for change in with_external_ids(opportunity.changes, {opportunity.id: external_id})
+        ]
+        return [run.uow.moving.prepare_opportunities(new), run.prepared_audit(audit)] if new else []
+
+    def write(self, planned: list[PreparedRows]) -> None:
+        for rows in planned:
+            self.run.uow.moving.insert_prepared(rows)
 
     def _read(
         self, row: SourceRow, accounts: Mapping[str, Mapping[str, Any]], owners: Mapping[str, UUID]
@@ -288,8 +319,8 @@ class OpportunityImport:
             created_at=created_at,
         )
 
-    def finish(self) -> None:
-        pass
+    def finish(self) -> list[Any]:
+        return []
 
 
 def _created(created_at: datetime | None) -> dict[str, tuple[str, object]]:

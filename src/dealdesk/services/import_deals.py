@@ -4,7 +4,9 @@ a state directly: a quote is created as a draft and then activated, revised, clo
 reopened. A row whose history cannot happen under those rules is refused with the rule's reason.
 
 Rows are taken one opportunity at a time: an opportunity's rows must follow each other in the file (an export
-writes them so)."""
+writes them so). The check replays each group on the opportunity as stored, without locking it, and writes nothing;
+the write replays the checked plan again under the opportunity's row lock and saves it. A rule that refuses the
+replay then (someone changed the deal in between) refuses the whole import."""
 
 from __future__ import annotations
 
@@ -65,34 +67,59 @@ _CLOSE_FIELDS = {
 class _GroupedImport:
     """Collects the rows of one opportunity (by `opportunity_external_id`) and hands them over together."""
 
+    kind: Kind
+
     def __init__(self, run: Run) -> None:
         self.run = run
         self._rows: list[SourceRow] = []
         self._ref = ""
+        self._checked: Opportunity | None = None
+        """The opportunity the last group was checked on, as that group left it."""
 
-    def take(self, rows: Sequence[SourceRow]) -> None:
+    def check(self, rows: Sequence[SourceRow]) -> list[Any]:
+        planned: list[Any] = []
         for row in rows:
             ref = row.get("opportunity_external_id").strip()
             full = len(self._rows) >= MAX_GROUP_ROWS and not self.continues(self._rows[-1], row)
             if self._rows and (ref != self._ref or full):
-                self._flush()
+                planned.extend(self._flush())
             self._ref = ref
             self._rows.append(row)
+        return planned
 
-    def finish(self) -> None:
-        if self._rows:
-            self._flush()
+    def finish(self) -> list[Any]:
+        return self._flush() if self._rows else []
 
-    def _flush(self) -> None:
+    def _flush(self) -> list[Any]:
         rows, ref = self._rows, self._ref
         self._rows = []
         try:
-            self.group(ref, rows)
+            group = self.group(ref, rows)
         finally:
             self.run.uow.opportunities.forget()
+        return [] if group is None else [group]
 
-    def group(self, ref: str, rows: list[SourceRow]) -> None:
+    def write(self, planned: list[Any]) -> None:
+        for group in planned:
+            try:
+                self.apply(group)
+            finally:
+                self.run.uow.opportunities.forget()
+
+    def group(self, ref: str, rows: list[SourceRow]) -> Any | None:
+        """Check one opportunity's rows; what to write for them, or None when a row is refused."""
         raise NotImplementedError
+
+    def apply(self, group: Any) -> None:
+        """Write what `group` planned, under the opportunity's row lock."""
+        raise NotImplementedError
+
+    def checked_on(self, opportunity_id: UUID) -> Opportunity:
+        """The opportunity to check a group on: as stored, or as the part before left it when a long group was
+        cut (nothing is written while checking, so the database does not have that part yet)."""
+        if self._checked is None or self._checked.id != opportunity_id:
+            self._checked = self.run.uow.opportunities.get(opportunity_id)
+        return self._checked
 
     def continues(self, previous: SourceRow, row: SourceRow) -> bool:
         """Whether a row belongs to the same record as the one before (a long group is never cut there)."""
@@ -112,8 +139,12 @@ class _GroupedImport:
         return opportunity_id
 
     def save(self, opportunity: Opportunity, external_ids: dict[UUID, str]) -> None:
-        self.run.uow.opportunities.save(opportunity)
-        self.run.audit(with_external_ids(opportunity.changes, external_ids), opportunity_id=opportunity.id)
+        """Saved and audited while writing; while checking, the replayed changes are only let go."""
+        if self.run.writing:
+            self.run.uow.opportunities.save(opportunity)
+            self.run.audit(with_external_ids(opportunity.changes, external_ids), opportunity_id=opportunity.id)
+            for record_id, external_id in external_ids.items():
+                self.run.uow.moving.set_external_id(self.kind, record_id, external_id)
         opportunity.changes.clear()
 
 
@@ -152,30 +183,49 @@ class _QuotePlan:
         return (self.state, self.status_reason, self.closed_on)
 
 
+@dataclass(frozen=True)
+class _QuoteGroup:
+    opportunity_id: UUID
+    plans: list[_QuotePlan]
+    """The group's new quotes, checked: replayed again when written."""
+
+
 class QuoteImport(_GroupedImport):
     """A quote becomes what the file says it ended as, by the steps a person would take: create the draft (a later
     revision by revising the one before), then close, activate or win. Drafts that stay drafts are created after
     a win, so the win does not close them; anything the rules turn out otherwise is refused with the reason."""
 
+    kind = Kind.QUOTES
+
     def __init__(self, run: Run) -> None:
         super().__init__(run)
         self._highest_number = 0
+        self._numbers: dict[tuple[str, int], int] = {}
+        """The line of each number and revision planned so far."""
+        self._ids_here: dict[str, UUID] = {}
+        """The quotes planned so far for the opportunity of the last group, by external id."""
 
     def continues(self, previous: SourceRow, row: SourceRow) -> bool:
         return _same_quote(previous, row)
 
-    def finish(self) -> None:
-        super().finish()
-        if self._highest_number:
-            self.run.uow.moving.keep_quote_numbers_above(self._highest_number)
+    def finish(self) -> list[Any]:
+        planned = super().finish()
+        return [*planned, self._highest_number] if self._highest_number else planned
 
-    def group(self, ref: str, rows: list[SourceRow]) -> None:
+    def write(self, planned: list[Any]) -> None:
+        for item in planned:
+            if isinstance(item, int):
+                self.run.uow.moving.keep_quote_numbers_above(item)
+            else:
+                super().write([item])
+
+    def group(self, ref: str, rows: list[SourceRow]) -> _QuoteGroup | None:
         run = self.run
         plans = self._plans(rows)
         firsts = [row.line for before, row in zip([None, *rows], rows, strict=False) if not _same_quote(before, row)]
         opportunity_id = self.opportunity_id(ref, firsts)
         if opportunity_id is None:
-            return
+            return None
         stored = run.uow.moving.find(Kind.QUOTES, [plan.external_id for plan in plans])
         new: list[_QuotePlan] = []
         for plan in plans:
@@ -192,21 +242,41 @@ class QuoteImport(_GroupedImport):
             else:
                 new.append(plan)
         problems_before = run.report.problem_count
+        if self._checked is None or self._checked.id != opportunity_id:
+            self._ids_here = {}
         self._resolve_losses(new, stored)
+        self._planned_numbers(new)
         chains = self._chains(new)
         if not chains or run.report.problem_count > problems_before:
-            return
-        opportunity = run.uow.opportunities.lock(opportunity_id)
-        self._replay(opportunity, chains)
+            return None
+        self._replay(self.checked_on(opportunity_id), chains)
         if run.report.problem_count > problems_before:
-            return
-        self.save(opportunity, {plan.id: plan.external_id for plan in new})
+            return None
         for plan in new:
-            run.uow.moving.set_external_id(Kind.QUOTES, plan.id, plan.external_id)
+            self._ids_here[plan.external_id] = plan.id
+            self._numbers[(plan.number, plan.revision)] = plan.row.line
             number = _DEALDESK_NUMBER.fullmatch(plan.number)
             if number is not None:
                 self._highest_number = max(self._highest_number, int(number.group(1)))
         run.report.created += len(new)
+        return _QuoteGroup(opportunity_id, new)
+
+    def apply(self, group: _QuoteGroup) -> None:
+        """The numbers are checked again (someone may have taken one since), then the chains replayed."""
+        chains = self._chains(group.plans)
+        opportunity = self.run.uow.opportunities.lock(group.opportunity_id)
+        self._replay(opportunity, chains)
+        self.save(opportunity, {plan.id: plan.external_id for plan in group.plans})
+
+    def _planned_numbers(self, plans: list[_QuotePlan]) -> None:
+        """A number and revision that an earlier group of the file plans is refused (the database has none of them
+        yet; `_chains` finds those in dealdesk and those twice in this group)."""
+        for plan in plans:
+            first = self._numbers.get((plan.number, plan.revision))
+            if first is not None:
+                self.run.problem(
+                    plan.row.line, "revision", f"{plan.number} revision {plan.revision} is on line {first} too"
+                )
 
     def _resolve_losses(self, plans: list[_QuotePlan], stored: dict[str, dict[str, Any]]) -> None:
         """A closed quote's competitor, lost reason detail and superseding quote as dealdesk ids; the superseding
@@ -214,7 +284,7 @@ class QuoteImport(_GroupedImport):
         run, moving = self.run, self.run.uow.moving
         competitors = moving.find(Kind.COMPETITORS, [p.competitor for p in plans if p.competitor])
         reasons = moving.find(Kind.CLOSE_REASONS, [p.close_reason for p in plans if p.close_reason])
-        in_file = {p.external_id: p.id for p in plans}
+        in_file = self._ids_here | {p.external_id: p.id for p in plans}
         earlier = moving.find(Kind.QUOTES, [p.superseded_by for p in plans if p.superseded_by])
         for plan in plans:
             if plan.competitor is None and plan.close_reason is None and plan.superseded_by is None:
@@ -255,19 +325,16 @@ class QuoteImport(_GroupedImport):
             else:
                 quotes.append([row])
         plans: list[_QuotePlan] = []
-        first_line: dict[str, int] = {}
         for quote_rows in quotes:
             plan = self._plan(quote_rows)
             if plan is None:
                 continue
-            if plan.external_id in first_line:
+            first = self.run.first_line(plan.row.line, plan.external_id)
+            if first is not None:
                 self.run.problem(
-                    plan.row.line,
-                    "external_id",
-                    f"is on line {first_line[plan.external_id]} already: a quote's rows must follow each other",
+                    plan.row.line, "external_id", f"is on line {first} already: a quote's rows must follow each other"
                 )
                 continue
-            first_line[plan.external_id] = plan.row.line
             plans.append(plan)
         return plans
 
@@ -595,34 +662,42 @@ class _ClosePlan:
     id: UUID = field(default_factory=uuid4)
 
 
+@dataclass(frozen=True)
+class _CloseGroup:
+    opportunity_id: UUID
+    plans: list[_ClosePlan]
+    """The group's new close records, checked, oldest first: replayed again when written."""
+    resolved: dict[UUID, dict[str, Any]]
+
+
 class CloseImport(_GroupedImport):
     """An opportunity's close records, oldest first: each is a close, and one ended by a reopen is then a reopen,
     so the close rule holds for each (no active quote; a deal with a won quote is only won) and the last record
     without `reopened_at` is the deal's standing close (SPEC §6, I1 to I3). Each is held to the close policy like a
     close made today (SPEC §11): a row that leaves out what it requires is reported at that column."""
 
+    kind = Kind.CLOSES
     _policy: ClosePolicy | None = None
 
     def policy(self) -> ClosePolicy:
-        """Read once per import, in its transaction."""
+        """Read once per import, when its rows are checked."""
         if self._policy is None:
             self._policy = self.run.uow.close_policy.get()
         return self._policy
 
-    def group(self, ref: str, rows: list[SourceRow]) -> None:
+    def group(self, ref: str, rows: list[SourceRow]) -> _CloseGroup | None:
         run = self.run
         plans = [plan for plan in (self._plan(row) for row in rows) if plan is not None]
         opportunity_id = self.opportunity_id(ref, [row.line for row in rows])
         if opportunity_id is None:
-            return
+            return None
         stored = run.uow.moving.find(Kind.CLOSES, [plan.external_id for plan in plans])
         new: list[_ClosePlan] = []
-        first_line: dict[str, int] = {}
         for plan in plans:
-            if plan.external_id in first_line:
-                run.problem(plan.row.line, "external_id", f"is on line {first_line[plan.external_id]} already")
+            first = run.first_line(plan.row.line, plan.external_id)
+            if first is not None:
+                run.problem(plan.row.line, "external_id", f"is on line {first} already")
                 continue
-            first_line[plan.external_id] = plan.row.line
             if plan.external_id in stored:
                 given: dict[str, tuple[str, Any]] = {
                     "opportunity_external_id": ("opportunity_id", opportunity_id),
@@ -635,20 +710,30 @@ class CloseImport(_GroupedImport):
             else:
                 new.append(plan)
         if not new:
-            return
+            return None
         new.sort(key=lambda plan: plan.closed_at or run.now)
         problems_before = run.report.problem_count
         resolved = self._resolved(new)
         self._check_sequence(new)
         if run.report.problem_count > problems_before:
-            return
-        opportunity = run.uow.opportunities.lock(opportunity_id)
+            return None
+        group = _CloseGroup(opportunity_id, new, resolved)
+        if not self._replay_group(self.checked_on(opportunity_id), group):
+            return None
+        return group
+
+    def apply(self, group: _CloseGroup) -> None:
+        self._replay_group(self.run.uow.opportunities.lock(group.opportunity_id), group)
+
+    def _replay_group(self, opportunity: Opportunity, group: _CloseGroup) -> bool:
         status_while_open = opportunity.status_reason if opportunity.is_open else OpportunityStatus.IN_PROGRESS
-        for position, plan in enumerate(new):
-            last = position == len(new) - 1
-            if not self._replay(opportunity, plan, resolved[plan.id], status_while_open if last else None):
-                return
-            run.report.created += 1
+        for position, plan in enumerate(group.plans):
+            last = position == len(group.plans) - 1
+            if not self._replay(opportunity, plan, group.resolved[plan.id], status_while_open if last else None):
+                return False
+            if not self.run.writing:
+                self.run.report.created += 1
+        return True
 
     def _plan(self, row: SourceRow) -> _ClosePlan | None:
         cells = Cells(row)
@@ -809,5 +894,4 @@ class CloseImport(_GroupedImport):
                 run.refused(line, error, columns=_CLOSE_FIELDS, column="reopened_at")
                 return False
             self.save(opportunity, {})
-        run.uow.moving.set_external_id(Kind.CLOSES, plan.id, plan.external_id)
         return True

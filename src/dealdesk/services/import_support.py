@@ -4,16 +4,17 @@ with the domain's own checks, and reporting each bad row with its line, column a
 from __future__ import annotations
 
 import csv
+import pickle
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol, TextIO, TypeVar
+from typing import IO, Any, Protocol, TextIO, TypeVar
 from uuid import UUID
 
 from dealdesk.domain.access import Actor
-from dealdesk.domain.errors import DomainError, ValidationFailed
+from dealdesk.domain.errors import ChangedWhileImporting, DomainError, ValidationFailed
 from dealdesk.domain.records import Change
 from dealdesk.domain.values import (
     check_currency,
@@ -26,13 +27,14 @@ from dealdesk.domain.values import (
     parse_iso_date,
 )
 from dealdesk.services.moving import COLUMNS, MAX_EXTERNAL_ID, REQUIRED, VALUE_COLUMNS, Kind
-from dealdesk.services.ports import UnitOfWork
+from dealdesk.services.ports import PreparedRows, UnitOfWork
 from dealdesk.services.spreadsheet_guard import unguard_text
 
 E = TypeVar("E", bound=StrEnum)
 
 CHUNK = 1000
-"""Rows validated and written together: what keeps memory flat however long the file is."""
+"""Rows checked together, and what they plan to write spooled together: what keeps memory flat however long the
+file is."""
 KEPT_PROBLEMS = 1000
 """Problems kept in the report; every one is still counted and passed to `on_problem` as it is found."""
 
@@ -77,7 +79,9 @@ class SourceRow:
 
 
 class Run:
-    """One import: its unit of work (inside the transaction), who imports, the report, and look-ups it keeps."""
+    """One import: its unit of work, who imports, the report, and look-ups it keeps. It checks every row in a read
+    transaction, then writes what the check planned in a write transaction (`writing`); a problem met while writing
+    means the records changed in between, and refuses the whole import."""
 
     def __init__(
         self,
@@ -93,10 +97,18 @@ class Run:
         self.report = report
         self._on_problem = on_problem
         self._users: dict[str, UUID] = {}
+        self._first_lines: dict[str, int] = {}
+        self.writing = False
         self.now = uow.clock.now()
         self.today = uow.clock.today()
 
     def problem(self, line: int, column: str, reason: str) -> None:
+        if self.writing:
+            where = f"line {line}" + (f", {column}" if column else "")
+            raise ChangedWhileImporting(
+                f"records changed in dealdesk while the file was imported ({where}: {reason}; it passed when the "
+                "file was checked)"
+            )
         problem = RowProblem(line, column, reason)
         self.report.problem_count += 1
         if len(self.report.problems) < KEPT_PROBLEMS:
@@ -118,6 +130,16 @@ class Run:
         if missing:
             self._users.update(self.uow.moving.user_ids(missing))
         return {name: self._users[name] for name in names if name in self._users}
+
+    def first_line(self, line: int, external_id: str) -> int | None:
+        """The line an external id was first on in this file, when that is not this line (the row is then reported,
+        and skipped). Nothing is written until every row is checked, so a repeat is found here, not in dealdesk."""
+        first = self._first_lines.setdefault(external_id, line)
+        return None if first == line else first
+
+    def prepared_audit(self, changes: Sequence[tuple[Change, UUID | None]]) -> PreparedRows:
+        """Audit entries made ready to insert with the records they audit (for the import's bulk writes)."""
+        return self.uow.moving.prepare_audit(changes, by=self.actor.id, at=self.now)
 
     def audit(self, changes: list[Change], *, opportunity_id: UUID | None = None) -> None:
         """Imports are audited like any other change, as done now by whoever imports."""
@@ -348,22 +370,44 @@ def with_external_ids(changes: list[Change], external_ids: Mapping[UUID, str]) -
 
 
 class Importer(Protocol):
-    """Imports one kind: takes the file's rows a chunk at a time, in file order, then finishes."""
+    """Imports one kind in two passes. Checking takes the file's rows a chunk at a time, in file order, then
+    finishes; each returns what it plans to write (picklable, in order) and writes nothing. Writing then takes
+    those plans back, in the same order, in one short write transaction."""
 
-    def take(self, rows: Sequence[SourceRow]) -> None: ...
-    def finish(self) -> None: ...
+    def check(self, rows: Sequence[SourceRow]) -> list[Any]: ...
+    def finish(self) -> list[Any]: ...
+    def write(self, planned: list[Any]) -> None: ...
+
+
+class Plan:
+    """What the check pass plans to write, spooled to a temporary file a chunk at a time, so a long file's plan
+    does not stay in memory; read back in the order it was added."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self._spool = spool
+
+    def add(self, planned: list[Any]) -> None:
+        if planned:
+            pickle.dump(planned, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        self._spool.seek(0)
+        while True:
+            try:
+                planned: list[Any] = pickle.load(self._spool)  # our own spool, written just before
+            except EOFError:
+                return
+            yield planned
 
 
 def first_lines(run: Run, rows: Sequence[tuple[SourceRow, str]]) -> set[int]:
-    """Lines that repeat an external id seen earlier in the same chunk: reported, and to be skipped."""
-    seen: dict[str, int] = {}
+    """Lines that repeat an external id seen earlier in the file: reported, and to be skipped."""
     repeated: set[int] = set()
     for row, external_id in rows:
-        if external_id in seen:
-            run.problem(row.line, "external_id", f"is on line {seen[external_id]} already")
+        first = run.first_line(row.line, external_id)
+        if first is not None:
+            run.problem(row.line, "external_id", f"is on line {first} already")
             repeated.add(row.line)
-        else:
-            seen[external_id] = row.line
     return repeated
 
 

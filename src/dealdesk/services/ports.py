@@ -341,6 +341,16 @@ class ViewQueries(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PreparedRows:
+    """New rows of one table, made ready for the database in use while an import checks its file, so that writing
+    them is a bare insert (SQLite's one writer is held only for that). Picklable, to be spooled."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
 class MovingStore(Protocol):
     """Bulk reads and writes of CSV export and import (services/exporting.py, services/importing.py).
 
@@ -359,15 +369,31 @@ class MovingStore(Protocol):
         ...
 
     def user_ids(self, names: Collection[str]) -> dict[str, UUID]: ...
-    def add_accounts(self, accounts: Sequence[tuple[Account, str]]) -> None:
-        """New accounts with their external ids, in one statement."""
+    def prepare_accounts(self, accounts: Sequence[tuple[Account, str]]) -> PreparedRows:
+        """New accounts with their external ids, made ready to insert (`insert_prepared`)."""
         ...
 
-    def add_opportunities(self, opportunities: Sequence[tuple[Opportunity, str]]) -> None:
-        """New opportunities (no quotes yet) with their external ids, in one statement."""
+    def prepare_opportunities(self, opportunities: Sequence[tuple[Opportunity, str]]) -> PreparedRows:
+        """New opportunities (no quotes yet) with their external ids, made ready to insert."""
         ...
 
-    def set_external_id(self, kind: str, record_id: UUID, external_id: str) -> None: ...
+    def prepare_audit(self, changes: Sequence[tuple[Change, UUID | None]], *, by: UUID, at: datetime) -> PreparedRows:
+        """Audit entries of these changes (each with the opportunity it belongs to), made ready to insert."""
+        ...
+
+    def insert_prepared(self, prepared: PreparedRows) -> None:
+        """The prepared rows in one statement; ChangedWhileImporting when one's external id was taken since, or a
+        record it refers to is gone."""
+        ...
+
+    def set_external_id(self, kind: str, record_id: UUID, external_id: str) -> None:
+        """ChangedWhileImporting when another record took the external id since the import checked it."""
+        ...
+
+    def taken_competitor_names(self, names: Collection[str]) -> set[str]:
+        """Which of these names competitors have already, case-insensitively (as casefolded keys)."""
+        ...
+
     def taken_quote_numbers(self, numbers: Collection[str]) -> set[tuple[str, int]]:
         """Which (number, revision) pairs of these numbers exist already."""
         ...

@@ -36,6 +36,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "unauthenticated": 401,
     "forbidden": 403,
     "idempotency_key_in_progress": 409,
+    "changed_while_importing": 409,
     "busy": 503,
     "database_unavailable": 503,
 }

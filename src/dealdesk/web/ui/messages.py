@@ -48,6 +48,10 @@ def refusal_for_code(lang: Language, code: str) -> str:
         "rate_limited": lang.gettext("Too many requests: wait a moment and try again."),
         "payload_too_large": lang.gettext("That is too much data for one request."),
         "idempotency_key_reused": lang.gettext("This request was already sent with different details."),
+        "changed_while_importing": lang.gettext(
+            "Records changed in dealdesk while the file was being imported, so nothing was imported. Import the "
+            "file again."
+        ),
     }
     return messages.get(code, lang.gettext("The request was refused."))
 
