@@ -299,8 +299,10 @@ def test_a_bulk_close_killed_mid_way_leaves_every_opportunity_wholly_closed_or_u
     assert violations_after_kill == {}
     assert reported_closed <= set(kinds["closed"]), "the results file reported a close that is not in the database"
 
-    assert rerun.returncode == 1, rerun.stderr.decode()[-2000:]  # refusals for those closed before: exit 1
+    # The rerun is the same bulk close (cli/bulk.py): it reports the deals the killed run closed as closed, and
+    # closes the rest.
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
     assert final == {"closed": ids, "untouched": [], "half-closed": []}
     assert violations_after_rerun == {}
-    assert refusals == {"invalid_transition": len(kinds["closed"])}
-    assert sum(1 for row in second_rows if row["ok"] == "true") == len(kinds["untouched"])
+    assert refusals == {}
+    assert {UUID(row["id"]) for row in second_rows if row["ok"] == "true"} == set(ids)
