@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID, uuid4
 
 from sqlalchemy import Row
 
 from dealdesk.domain.closing import OpportunityClose
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote, QuoteLine
-from dealdesk.domain.records import Account, CloseReason, Competitor
+from dealdesk.domain.records import Account, Change, CloseReason, Competitor
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 
 
@@ -204,6 +206,22 @@ def close_reason_from(row: Row[Any]) -> CloseReason:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
+
+
+def audit_row(change: Change, *, seq: int, at: datetime, by: UUID, opportunity_id: UUID | None) -> dict[str, Any]:
+    """An `audit_entries` row; `seq` orders the entries written at the same moment."""
+    return {
+        "id": uuid4(),
+        "seq": seq,
+        "at": at,
+        "user_id": by,
+        "record_type": change.record_type,
+        "record_id": change.record_id,
+        "opportunity_id": opportunity_id,
+        "action": change.action,
+        "before": change.before,
+        "after": change.after,
+    }
 
 
 def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

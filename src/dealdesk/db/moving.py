@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Select, String, Table, cast, func, select, update
 from sqlalchemy.engine import Connection
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
 from dealdesk.db.batched_writes import insert_ready, ready_rows
-from dealdesk.db.mapping import opportunity_row
+from dealdesk.db.mapping import audit_row, opportunity_row
 from dealdesk.domain.errors import ChangedWhileImporting
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.records import Account, Change
@@ -353,18 +353,7 @@ class SqlMoving:
 
     def prepare_audit(self, changes: Sequence[tuple[Change, UUID | None]], *, by: UUID, at: datetime) -> PreparedRows:
         rows = [
-            {
-                "id": uuid4(),
-                "seq": next(self._audited),
-                "at": at,
-                "user_id": by,
-                "record_type": change.record_type,
-                "record_id": change.record_id,
-                "opportunity_id": opportunity_id,
-                "action": change.action,
-                "before": change.before,
-                "after": change.after,
-            }
+            audit_row(change, seq=next(self._audited), at=at, by=by, opportunity_id=opportunity_id)
             for change, opportunity_id in changes
         ]
         return self._prepared(t.audit_entries, rows)

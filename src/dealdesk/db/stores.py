@@ -18,6 +18,7 @@ from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.direct import Direct
 from dealdesk.db.mapping import (
     account_from,
+    audit_row,
     close_from,
     close_reason_from,
     close_row,
@@ -341,18 +342,7 @@ class SqlAudit:
         if not changes:
             return
         rows = [
-            {
-                "id": uuid4(),
-                "seq": next(self._written),
-                "at": at,
-                "user_id": by,
-                "record_type": change.record_type,
-                "record_id": change.record_id,
-                "opportunity_id": opportunity_id,
-                "action": change.action,
-                "before": change.before,
-                "after": change.after,
-            }
+            audit_row(change, seq=next(self._written), at=at, by=by, opportunity_id=opportunity_id)
             for change in changes
         ]
         self._writes.insert(t.audit_entries, rows, tracked=False)
