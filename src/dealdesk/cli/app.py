@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import typer
@@ -57,6 +58,9 @@ class CliReason(StrEnum):
     out_sold = "out_sold"
 
 
+Done = TypeVar("Done")
+
+
 def unit_of_work(settings: Settings) -> tuple[SqlUnitOfWork, Actor]:
     uow = SqlUnitOfWork(
         make_engine(settings),
@@ -78,16 +82,26 @@ def db_upgrade() -> None:
     engine = make_engine(settings)
     try:
         upgrade(engine)
-        with refusals():
-            summed = sum_past_months(SqlUnitOfWork(engine, SystemClock(settings.zone)))
     except RowsBreakNewRules as refused:  # the migration changed nothing and names the rows to put right
         err.print(str(refused), markup=False, soft_wrap=True)  # one row a line, however narrow the terminal
         raise typer.Exit(EXIT_REFUSED) from None
     finally:
         engine.dispose()
     err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    summed = _on_the_database(sum_past_months)
     if summed:
         err.print(f"summed {summed} months of closes for the win/loss report")
+
+
+def _on_the_database(task: Callable[[SqlUnitOfWork], Done]) -> Done:
+    """A housekeeping task on the configured database, its refusals mapped to exit codes."""
+    settings = Settings()
+    engine = make_engine(settings)
+    try:
+        with refusals():
+            return task(SqlUnitOfWork(engine, SystemClock(settings.zone)))
+    finally:
+        engine.dispose()
 
 
 @db_app.command("prune")
@@ -95,13 +109,7 @@ def db_prune() -> None:
     """Delete expired sessions, sign-in rate-limit counters and idempotency keys, in short batches."""
     from dealdesk.services.housekeeping import prune
 
-    settings = Settings()
-    engine = make_engine(settings)
-    try:
-        with refusals():
-            pruned = prune(SqlUnitOfWork(engine, SystemClock(settings.zone)))
-    finally:
-        engine.dispose()
+    pruned = _on_the_database(prune)
     err.print("pruned " + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in pruned.items()))
 
 
@@ -111,13 +119,7 @@ def db_summarise() -> None:
     this a few months at a time on their own; run it after an upgrade or a large import to have it done at once."""
     from dealdesk.services.housekeeping import sum_past_months
 
-    settings = Settings()
-    engine = make_engine(settings)
-    try:
-        with refusals():
-            summed = sum_past_months(SqlUnitOfWork(engine, SystemClock(settings.zone)))
-    finally:
-        engine.dispose()
+    summed = _on_the_database(sum_past_months)
     err.print(f"summed {summed} months of closes")
 
 

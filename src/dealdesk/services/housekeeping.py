@@ -53,8 +53,8 @@ def sum_past_months(uow: UnitOfWork, *, max_months: int | None = None) -> int:
     now = uow.clock.now()
     before = first_day((now.astimezone(UTC) - SUMMED_AFTER).date())
     with uow.transaction(write=False):
-        months = uow.close_summaries.months_to_sum(before=before)
-    for month in months[:max_months]:
+        months = uow.close_summaries.months_to_sum(before=before)[:max_months]
+    for month in months:
         with uow.transaction():
             uow.close_summaries.sum_month(month, at=now)
-    return len(months[:max_months])
+    return len(months)
