@@ -15,8 +15,10 @@ from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Contract
 from dealdesk.domain.states import OpportunityState
-from dealdesk.services.ports import OpportunityFilter, Page
+from dealdesk.services.ports import KeptAnswer, OpportunityFilter, Page
 from tests.fake_uow.data import Guard, InStore, found
+from tests.fake_uow.idempotency import FakeIdempotency
+from tests.fake_uow.records import FakeAudit
 
 
 def _by_number(quote: Quote) -> tuple[str, int]:
@@ -24,8 +26,12 @@ def _by_number(quote: Quote) -> tuple[str, int]:
 
 
 class FakeOpportunities(InStore):
-    def __init__(self, store: Guard, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Guard, now: Callable[[], datetime], *, audit: FakeAudit, idempotency: FakeIdempotency
+    ) -> None:
         super().__init__(store, now)
+        self._audit = audit
+        self._idempotency = idempotency
         self._loaded: dict[UUID, list[OpportunityClose]] = {}
         """Aggregates loaded (or added) in this transaction, with the close records loaded with them: `save` writes
         those back, so a reopen's stamp on the record it ended is kept."""
@@ -56,7 +62,6 @@ class FakeOpportunities(InStore):
         for quote in opportunity.quotes:
             if quote.id not in lines_of:
                 quote.lines = None  # not loaded: a use case that needs them must ask, as it must of the database
-            quote.lines_changed = False
         if opportunity.state is not OpportunityState.OPEN:
             standing = [c for c in data.closes.values() if c.opportunity_id == opportunity_id and c.is_standing]
             opportunity.standing_close = copy.deepcopy(standing[0]) if standing else None
@@ -67,22 +72,25 @@ class FakeOpportunities(InStore):
         self._store().data.opportunities[opportunity.id] = self._row(opportunity, previous=None)
         self._loaded[opportunity.id] = []
 
-    def save(self, opportunity: Opportunity) -> None:
+    def save(self, opportunity: Opportunity, *, by: UUID, answer: KeptAnswer | None = None) -> None:
         """Write the aggregate back whole: the deal, its quotes (lines kept where they were not loaded), the close
-        records loaded with it, its standing close and a new contract."""
+        records loaded with it and its standing close; audit its changes; keep `answer`."""
         if opportunity.id not in self._loaded:
             raise KeyError(f"opportunity {opportunity.id} was not loaded in this transaction")
         data = self._store().data
         data.opportunities[opportunity.id] = self._row(opportunity, previous=data.opportunities.get(opportunity.id))
-        for quote in opportunity.quotes:
-            quote.lines_changed = False
-        if opportunity.new_contract is not None:
-            data.contracts[opportunity.new_contract.id] = copy.deepcopy(opportunity.new_contract)
-            opportunity.new_contract = None
+        self._audit.record(opportunity.changes, by=by, at=opportunity.updated_at, opportunity_id=opportunity.id)
+        opportunity.changes.clear()
+        if answer is not None:
+            self._idempotency.remember(answer.request, answer.answer, at=answer.at)
         standing = opportunity.standing_close
         for record in [*self._loaded[opportunity.id], *([standing] if standing else [])]:
             data.closes[record.id] = copy.deepcopy(record)
         self._loaded[opportunity.id] = [standing] if standing else []
+
+    def save_many(self, opportunities: Sequence[Opportunity], *, by: UUID) -> None:
+        for opportunity in opportunities:
+            self.save(opportunity, by=by)
 
     @staticmethod
     def _row(opportunity: Opportunity, *, previous: Opportunity | None) -> Opportunity:
@@ -93,11 +101,8 @@ class FakeOpportunities(InStore):
             stored = copy.deepcopy(quote)
             if stored.lines is None:
                 stored.lines = lines_before[quote.id]
-            stored.lines_changed = False
             quotes.append(stored)
-        return dataclasses.replace(
-            copy.deepcopy(opportunity), quotes=quotes, standing_close=None, new_contract=None, changes=[]
-        )
+        return dataclasses.replace(copy.deepcopy(opportunity), quotes=quotes, standing_close=None, changes=[])
 
     def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]:
         """Newest first; listed deals come without their quotes, as the database lists them."""
@@ -158,3 +163,6 @@ class FakeCloses(InStore):
 class FakeContracts(InStore):
     def get(self, contract_id: UUID) -> Contract:
         return found(self._store().data.contracts, contract_id, "contract")
+
+    def add(self, contract: Contract) -> None:
+        self._store().data.contracts[contract.id] = copy.deepcopy(contract)

@@ -73,7 +73,6 @@ class FakeUnitOfWork:
         self.committed = False
         """Whether a transaction of this unit of work has committed."""
         self._in_transaction = False
-        self.opportunities = FakeOpportunities(self._current, self._now)
         self.quotes = FakeQuotes(self._current, self._now)
         self.closes = FakeCloses(self._current, self._now)
         self.contracts = FakeContracts(self._current, self._now)
@@ -84,6 +83,7 @@ class FakeUnitOfWork:
         self.close_policy = FakeClosePolicy(self._current, self._now)
         self.audit = FakeAudit(self._current, self._now)
         self.idempotency = FakeIdempotency(self._current, self._now)
+        self.opportunities = FakeOpportunities(self._current, self._now, audit=self.audit, idempotency=self.idempotency)
         self.idempotency_runs = FakeIdempotencyRuns(self._current, self._now)
 
     def _now(self) -> datetime:
@@ -95,7 +95,7 @@ class FakeUnitOfWork:
         return self.store
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[None]:
+    def transaction(self, *, write: bool = True, one_statement: bool = False) -> Iterator[None]:
         if self._in_transaction:
             raise RuntimeError("a unit of work runs one transaction at a time")
         self._in_transaction = True

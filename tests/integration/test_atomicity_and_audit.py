@@ -9,10 +9,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
+from dealdesk.db import hot_path, writes
 from dealdesk.db import tables as t
 from dealdesk.db.uow import SqlUnitOfWork
+from dealdesk.db.writes import Steps
 from dealdesk.domain.errors import DomainError
 from dealdesk.domain.states import OpportunityStatus, Outcome, QuoteStatus
 from dealdesk.services import closing, quotes, reads
@@ -24,18 +26,18 @@ class AuditWriteFailed(Exception):
     """Stands for the database failing while the audit entries are written, after the change itself."""
 
 
-def _fail_audit_writes(uow: SqlUnitOfWork, monkeypatch: pytest.MonkeyPatch, *, after: int = 0) -> None:
-    """Let `after` audit writes through, then fail every later one."""
-    record = uow.audit.record
-    calls = {"n": 0}
+def _fail_audit_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every save of a deal send its writes except the audit entries, then fail, on either path
+    (db/writes.py, db/hot_path.py): the audit entries are the save's last step."""
+    for module in (writes, hot_path):
+        send = module.send
 
-    def failing(*args: Any, **kwargs: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] > after:
-            raise AuditWriteFailed
-        record(*args, **kwargs)
+        def failing(conn: Connection, steps: Steps, send: Callable[[Connection, Steps], None] = send) -> None:
+            send(conn, [[w for w in step if w.table is not t.audit_entries] for step in steps])
+            if any(w.table is t.audit_entries for step in steps for w in step):
+                raise AuditWriteFailed
 
-    monkeypatch.setattr(uow.audit, "record", failing)
+        monkeypatch.setattr(module, "send", failing)
 
 
 def _audit_at(engine: Engine, at: Any) -> set[tuple[str, UUID, str]]:
@@ -132,7 +134,7 @@ def test_a_close_with_quotes_that_fails_while_auditing_writes_nothing(
     desk.active(opportunity.id)
     desk.draft(opportunity.id)
     before = snapshot(engine)
-    _fail_audit_writes(uow, monkeypatch)
+    _fail_audit_writes(monkeypatch)
 
     with pytest.raises(AuditWriteFailed):
         desk.close(opportunity.id, Outcome.LOST, close_quotes=QuoteStatus.CANCELED)
@@ -147,7 +149,7 @@ def test_a_win_that_fails_while_auditing_writes_no_quote_contract_or_close(
     chosen = desk.active(opportunity.id)
     desk.active(opportunity.id)
     before = snapshot(engine)
-    _fail_audit_writes(uow, monkeypatch)
+    _fail_audit_writes(monkeypatch)
 
     with pytest.raises(AuditWriteFailed):
         desk.win(chosen.id, close_opportunity=True)
@@ -161,7 +163,7 @@ def test_a_reopen_that_fails_while_auditing_keeps_the_deal_closed(
     opportunity = desk.opportunity()
     desk.close(opportunity.id, Outcome.LOST)
     before = snapshot(engine)
-    _fail_audit_writes(uow, monkeypatch)
+    _fail_audit_writes(monkeypatch)
 
     with pytest.raises(AuditWriteFailed):
         desk.reopen(opportunity.id)
@@ -174,7 +176,7 @@ def test_a_bulk_close_that_fails_mid_batch_loses_the_whole_batch_never_half_an_o
 ) -> None:
     ids = [desk.opportunity(f"Deal {n}").id for n in range(3)]
     before = snapshot(engine)
-    _fail_audit_writes(uow, monkeypatch, after=1)
+    _fail_audit_writes(monkeypatch)
 
     with pytest.raises(AuditWriteFailed):
         closing.bulk_close(uow, ids, desk.details(Outcome.LOST), actor=desk.actor)

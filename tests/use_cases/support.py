@@ -49,17 +49,19 @@ class Boom(Exception):
     """Stands for the database failing partway through a use case, after some of its writes."""
 
 
-def fail_audit_after(desk: Desk, calls: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let `calls` audit writes through, then fail every later one: the audit is written last in a use case, so
-    the rest of the change is written (or kept back to be written) when it fails."""
-    audit = desk.uow.audit
-    record = audit.record
-    made = [0]
+def fail_after_saving(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let each save of a deal write everything (the deal, its quotes, close record, audit entries), then fail: the
+    save comes last in a use case, so the whole change is written when it fails."""
+    opportunities = desk.uow.opportunities
+    save, save_many = opportunities.save, opportunities.save_many
 
-    def failing(*args: Any, **kwargs: Any) -> None:
-        made[0] += 1
-        if made[0] > calls:
-            raise Boom
-        record(*args, **kwargs)
+    def failing_save(*args: Any, **kwargs: Any) -> None:
+        save(*args, **kwargs)
+        raise Boom
 
-    monkeypatch.setattr(audit, "record", failing)
+    def failing_save_many(*args: Any, **kwargs: Any) -> None:
+        save_many(*args, **kwargs)
+        raise Boom
+
+    monkeypatch.setattr(opportunities, "save", failing_save)
+    monkeypatch.setattr(opportunities, "save_many", failing_save_many)

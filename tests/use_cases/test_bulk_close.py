@@ -12,7 +12,7 @@ from dealdesk.domain.states import OpportunityState, Outcome, QuoteState, QuoteS
 from dealdesk.services import closing
 from dealdesk.services.closing import BulkRow
 from tests.integration.builders import STANDARD_TOTAL, Desk
-from tests.use_cases.support import Boom, fail_audit_after, seen
+from tests.use_cases.support import Boom, fail_after_saving, seen
 
 
 def test_a_mixed_bulk_close_reports_every_row_in_the_order_given_and_leaves_refused_deals_untouched(
@@ -80,7 +80,7 @@ def test_a_bulk_close_that_fails_mid_batch_loses_the_whole_batch_never_half_a_de
 ) -> None:
     ids = [desk.opportunity(f"Deal {n}").id for n in range(3)]
     before = [seen(desk, i) for i in ids]
-    fail_audit_after(desk, 1, monkeypatch)
+    fail_after_saving(desk, monkeypatch)
 
     with pytest.raises(Boom):
         closing.bulk_close(desk.uow, ids, desk.details(Outcome.LOST), actor=desk.actor)

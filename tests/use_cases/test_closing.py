@@ -18,7 +18,7 @@ from dealdesk.domain.errors import (
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import closing
 from tests.integration.builders import STANDARD_TOTAL, Desk
-from tests.use_cases.support import Boom, fail_audit_after, history, seen
+from tests.use_cases.support import Boom, fail_after_saving, history, seen
 
 
 def test_closing_as_won_sets_the_deal_writes_one_standing_close_record_and_bumps_the_version(desk: Desk) -> None:
@@ -200,7 +200,7 @@ def test_a_close_with_quotes_that_fails_partway_writes_nothing(desk: Desk, monke
     desk.active(opportunity.id)
     desk.draft(opportunity.id)
     before = seen(desk, opportunity.id)
-    fail_audit_after(desk, 0, monkeypatch)
+    fail_after_saving(desk, monkeypatch)
 
     with pytest.raises(Boom):
         desk.close(opportunity.id, Outcome.LOST, close_quotes=QuoteStatus.CANCELED)

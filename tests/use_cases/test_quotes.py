@@ -20,7 +20,7 @@ from dealdesk.domain.records import ContractLine
 from dealdesk.domain.states import ContractState, OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import quotes, reads
 from tests.integration.builders import STANDARD_TOTAL, Desk, line
-from tests.use_cases.support import Boom, fail_audit_after, history, seen
+from tests.use_cases.support import Boom, fail_after_saving, history, seen
 
 
 def test_a_new_quote_is_a_draft_with_a_number_its_lines_and_their_sum(desk: Desk) -> None:
@@ -210,7 +210,7 @@ def test_a_win_that_fails_partway_writes_no_quote_contract_or_close(
     chosen = desk.active(opportunity.id)
     desk.active(opportunity.id)
     before = seen(desk, opportunity.id)
-    fail_audit_after(desk, 0, monkeypatch)
+    fail_after_saving(desk, monkeypatch)
 
     with pytest.raises(Boom):
         desk.win(chosen.id, close_opportunity=True)

@@ -8,7 +8,7 @@ from dealdesk.domain.errors import InvalidTransition, ValidationFailed, WonQuote
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 from dealdesk.services import closing, reads
 from tests.integration.builders import STANDARD_TOTAL, Desk, line
-from tests.use_cases.support import Boom, fail_audit_after, history, seen
+from tests.use_cases.support import Boom, fail_after_saving, history, seen
 
 
 def test_reopening_stamps_the_close_record_clears_the_actuals_and_keeps_the_won_quote_and_contract(
@@ -126,7 +126,7 @@ def test_a_reopen_that_fails_partway_keeps_the_deal_closed(desk: Desk, monkeypat
     opportunity = desk.opportunity()
     desk.close(opportunity.id, Outcome.LOST)
     before = seen(desk, opportunity.id)
-    fail_audit_after(desk, 0, monkeypatch)
+    fail_after_saving(desk, monkeypatch)
 
     with pytest.raises(Boom):
         desk.reopen(opportunity.id)

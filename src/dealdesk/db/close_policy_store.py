@@ -5,24 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from dealdesk.db import hot_path
 from dealdesk.db import tables as t
-from dealdesk.db.direct import Direct
 from dealdesk.domain.close_policy import NO_POLICY, ClosePolicy
 
 _c = t.close_policy.c
-_GET = Direct(
-    select(
-        _c.require_close_reason_won,
-        _c.require_close_reason_lost,
-        _c.require_competitor_when_out_sold,
-        _c.require_description_when_lost,
-    ).where(_c.id == 1)
-)
-"""A primary-key read of one short row, compiled once: the only statement the policy adds to a close."""
 _FIELDS = (
     "require_close_reason_won",
     "require_close_reason_lost",
@@ -37,10 +27,11 @@ class SqlClosePolicy:
 
     def get(self) -> ClosePolicy:
         """The policy in force; without its row, nothing is required."""
-        row = _GET.first(self._conn(), {})
-        if row is None:
+        conn = self._conn()
+        rows = hot_path.read(conn, hot_path.CLOSE_POLICY, {})  # read by every close
+        if not rows:
             return NO_POLICY
-        return ClosePolicy(**{name: bool(row._mapping[name]) for name in _FIELDS})
+        return ClosePolicy(**{name: bool(rows[0][name]) for name in _FIELDS})
 
     def save(self, policy: ClosePolicy, *, at: datetime) -> None:
         conn = self._conn()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime
 from uuid import UUID
 
@@ -11,8 +10,8 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from dealdesk.db import hot_path
 from dealdesk.db import tables as t
-from dealdesk.db.direct import Direct
 from dealdesk.domain.access import Actor
 from dealdesk.domain.states import Role
 from dealdesk.services.ports import Session
@@ -20,17 +19,7 @@ from dealdesk.services.ports import Session
 _u = t.users.c
 _tok = t.api_tokens.c
 _ses = t.web_sessions.c
-_TOKEN_ACTOR = Direct(
-    select(_u.id, _u.name, _u.role)
-    .join_from(t.api_tokens, t.users, _tok.user_id == _u.id)
-    .where(
-        _tok.digest == bindparam("digest"),
-        _tok.revoked_at.is_(None),
-        _tok.expires_at > bindparam("now"),
-        _u.active.is_(True),
-    )
-)
-_SESSION = Direct(
+_SESSION = (
     select(_u.id, _u.name, _u.role, _ses.csrf_token)
     .join_from(t.web_sessions, t.users, _ses.user_id == _u.id)
     .where(_ses.digest == bindparam("digest"), _ses.expires_at > bindparam("now"), _u.active.is_(True))
@@ -40,11 +29,8 @@ _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 class SqlCredentials:
-    def __init__(
-        self, connection: Callable[[], Connection], lone_read: Callable[[], AbstractContextManager[Connection]]
-    ) -> None:
+    def __init__(self, connection: Callable[[], Connection]) -> None:
         self._conn = connection
-        self._lone_read = lone_read
 
     def add_token(
         self, *, token_id: UUID, user_id: UUID, digest: str, label: str | None, at: datetime, expires_at: datetime
@@ -64,9 +50,10 @@ class SqlCredentials:
         )
 
     def actor_for_token(self, digest: str, *, now: datetime) -> Actor | None:
-        with self._lone_read() as conn:
-            row = _TOKEN_ACTOR.first(conn, {"digest": digest, "now": now})
-        return Actor(id=row.id, name=row.name, role=Role(row.role)) if row is not None else None
+        conn = self._conn()
+        key = {"digest": digest, "now": now}
+        rows = hot_path.read(conn, hot_path.TOKEN_ACTOR, key)
+        return Actor(id=rows[0]["id"], name=rows[0]["name"], role=Role(rows[0]["role"])) if rows else None
 
     def revoke_tokens(self, user_id: UUID, *, at: datetime) -> int:
         result = self._conn().execute(
@@ -89,8 +76,7 @@ class SqlCredentials:
         )
 
     def session(self, digest: str, *, now: datetime) -> Session | None:
-        with self._lone_read() as conn:
-            row = _SESSION.first(conn, {"digest": digest, "now": now})
+        row = self._conn().execute(_SESSION, {"digest": digest, "now": now}).first()
         if row is None:
             return None
         return Session(actor=Actor(id=row.id, name=row.name, role=Role(row.role)), csrf_token=row.csrf_token)

@@ -20,10 +20,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from dealdesk.db import tables as t
+from dealdesk.db.writes import IDEMPOTENCY_TTL
 from dealdesk.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 from dealdesk.services.ports import IdempotencyRequest, RunClaim
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
 _runs = t.idempotency_runs.c
 
 

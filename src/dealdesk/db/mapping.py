@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,9 +15,16 @@ from dealdesk.domain.quote import Quote, QuoteLine
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor
 from dealdesk.domain.states import OpportunityState, OpportunityStatus, Outcome, QuoteState, QuoteStatus
 
+RowLike = Row[Any] | Mapping[Any, Any]
+"""A row through SQLAlchemy, or one by column name from db/hot_path.py."""
 
-def opportunity_from(row: Row[Any]) -> Opportunity:
-    m = row._mapping
+
+def _fields(row: RowLike) -> Mapping[Any, Any]:
+    return row._mapping if isinstance(row, Row) else row
+
+
+def opportunity_from(row: RowLike) -> Opportunity:
+    m = _fields(row)
     return Opportunity(
         id=m["id"],
         name=m["name"],
@@ -60,8 +68,8 @@ def opportunity_row(o: Opportunity) -> dict[str, Any]:
     }
 
 
-def quote_from(row: Row[Any]) -> Quote:
-    m = row._mapping
+def quote_from(row: RowLike) -> Quote:
+    m = _fields(row)
     return Quote(
         id=m["id"],
         opportunity_id=m["opportunity_id"],
@@ -110,8 +118,8 @@ def quote_row(q: Quote, currency: str) -> dict[str, Any]:
     }
 
 
-def line_from(row: Row[Any]) -> QuoteLine:
-    m = row._mapping
+def line_from(row: RowLike) -> QuoteLine:
+    m = _fields(row)
     return QuoteLine(description=m["description"], quantity=m["quantity"], unit_price=m["unit_price"])
 
 
@@ -129,8 +137,8 @@ def line_rows(owner_column: str, owner_id: Any, lines: Any) -> list[dict[str, An
     ]
 
 
-def close_from(row: Row[Any]) -> OpportunityClose:
-    m = row._mapping
+def close_from(row: RowLike) -> OpportunityClose:
+    m = _fields(row)
     return OpportunityClose(
         id=m["id"],
         opportunity_id=m["opportunity_id"],
@@ -184,20 +192,20 @@ def close_row(c: OpportunityClose) -> dict[str, Any]:
     }
 
 
-def account_from(row: Row[Any]) -> Account:
-    m = row._mapping
+def account_from(row: RowLike) -> Account:
+    m = _fields(row)
     return Account(id=m["id"], name=m["name"], created_at=m["created_at"], updated_at=m["updated_at"])
 
 
-def competitor_from(row: Row[Any]) -> Competitor:
-    m = row._mapping
+def competitor_from(row: RowLike) -> Competitor:
+    m = _fields(row)
     return Competitor(
         id=m["id"], name=m["name"], created_at=m["created_at"], updated_at=m["updated_at"], active=m["active"]
     )
 
 
-def close_reason_from(row: Row[Any]) -> CloseReason:
-    m = row._mapping
+def close_reason_from(row: RowLike) -> CloseReason:
+    m = _fields(row)
     return CloseReason(
         id=m["id"],
         outcome=Outcome(m["outcome"]),

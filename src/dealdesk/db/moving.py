@@ -4,18 +4,18 @@ batch at a time, and new rows inserted a chunk per statement."""
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, String, Table, cast, func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, String, Table, cast, exc, func, insert, select, update
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
-from dealdesk.db.batched_writes import insert_ready, ready_rows
 from dealdesk.db.mapping import audit_row, opportunity_row
 from dealdesk.domain.errors import ChangedWhileImporting
 from dealdesk.domain.opportunity import Opportunity
@@ -67,6 +67,43 @@ def _exported_id(table: Any) -> Any:
     """Ordering by the id an export shows puts records in the same order in an export and in the export of its
     import, whichever ids they have in each database (on SQLite the id text has no dashes, which sorts alike)."""
     return func.coalesce(table.c.external_id, cast(table.c.id, String))
+
+
+def ready_rows(dialect: Dialect, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows that all name the same columns, each value made ready for the driver by its column's type, as an INSERT
+    through SQLAlchemy would make it (on SQLite; elsewhere the values are left as they are)."""
+    if dialect.name != "sqlite" or not rows:
+        return [tuple(row.values()) for row in rows]
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in rows[0]]
+    return [
+        tuple(
+            value if process is None else process(value)
+            for value, process in zip(row.values(), processors, strict=True)
+        )
+        for row in rows
+    ]
+
+
+def insert_ready(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT rows made ready by `ready_rows`, as one executemany. On SQLite straight on the driver: SQLAlchemy's
+    per-row parameter handling cost a large import several times what SQLite took to store the rows, all of it
+    while holding the one writer. Elsewhere a plain INSERT."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(name) for name in columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    )
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    try:
+        driver.executemany(sql, rows)
+    except sqlite3.Error as error:  # as SQLAlchemy would raise it, so callers see one kind of database error
+        raise exc.DBAPIError.instance(sql, None, error, sqlite3.Error) from error
 
 
 class SqlMoving:

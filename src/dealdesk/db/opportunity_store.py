@@ -1,20 +1,25 @@
-"""The opportunity aggregate in SQL: loading it under a row lock and writing back only what changed."""
+"""The opportunity aggregate in SQL: loading it under a row lock and writing back only what changed.
+
+Every save writes at once, before it returns: through SQLAlchemy Core (db/writes.py), or on PostgreSQL as one round
+trip through db/hot_path.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 
+from dealdesk.db import hot_path
 from dealdesk.db import tables as t
-from dealdesk.db.batched_writes import BatchedWrites
-from dealdesk.db.direct import Direct
+from dealdesk.db import writes as plain
 from dealdesk.db.engine import UNICODE_LOWER
+from dealdesk.db.hot_path import DealRows
 from dealdesk.db.mapping import (
+    audit_row,
     changed,
     close_from,
     close_row,
@@ -26,46 +31,52 @@ from dealdesk.db.mapping import (
     quote_row,
 )
 from dealdesk.db.paging import as_time, as_uuid, page
+from dealdesk.db.writes import Write, WriteKind, answer_write, inserts, merged, update_by_id
 from dealdesk.domain.closing import OpportunityClose
 from dealdesk.domain.errors import NotFound
 from dealdesk.domain.opportunity import Opportunity
-from dealdesk.domain.quote import Quote
+from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import OpportunityState
-from dealdesk.services.ports import OpportunityFilter, Page
+from dealdesk.services.ports import KeptAnswer, OpportunityFilter, Page
 
-# Statements are built once: building a SELECT per call costs more Python time than running it.
 _opp = t.opportunities
-_SELECT = select(_opp).where(_opp.c.id == bindparam("id"))
-_GET = Direct(_SELECT)
-_LOCK = Direct(_SELECT.with_for_update())
+_quotes = t.quotes
+_closes = t.opportunity_closes
+_lines = t.quote_lines
+_DEALS = select(_opp).where(_opp.c.id.in_(bindparam("ids", expanding=True)))
 _EXISTS = select(_opp.c.id).where(_opp.c.id == bindparam("id"))
-_QUOTES = Direct(
-    select(t.quotes)
-    .where(t.quotes.c.opportunity_id == bindparam("id"))
-    .order_by(t.quotes.c.number, t.quotes.c.revision)
+_QUOTES = (
+    select(_quotes)
+    .where(_quotes.c.opportunity_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_quotes.c.number, _quotes.c.revision)
 )
-_STANDING_CLOSE = Direct(
-    select(t.opportunity_closes).where(
-        t.opportunity_closes.c.opportunity_id == bindparam("id"), t.opportunity_closes.c.reopened_at.is_(None)
-    )
+_STANDING_CLOSES = select(_closes).where(
+    _closes.c.opportunity_id.in_(bindparam("ids", expanding=True)), _closes.c.reopened_at.is_(None)
 )
-_SELECT_MANY_FOR_UPDATE = (
-    select(_opp).where(_opp.c.id.in_(bindparam("ids", expanding=True))).order_by(_opp.c.id).with_for_update()
-)
-_QUOTES_OF_MANY = (
-    select(t.quotes)
-    .where(t.quotes.c.opportunity_id.in_(bindparam("ids", expanding=True)))
-    .order_by(t.quotes.c.number, t.quotes.c.revision)
-)
-_STANDING_CLOSES_OF_MANY = select(t.opportunity_closes).where(
-    t.opportunity_closes.c.opportunity_id.in_(bindparam("ids", expanding=True)),
-    t.opportunity_closes.c.reopened_at.is_(None),
-)
+_LOCK_MANY = _DEALS.order_by(_opp.c.id).with_for_update()
 _LINES = (
-    select(t.quote_lines)
-    .where(t.quote_lines.c.quote_id.in_(bindparam("ids", expanding=True)))
-    .order_by(t.quote_lines.c.quote_id, t.quote_lines.c.position)
+    select(_lines)
+    .where(_lines.c.quote_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_lines.c.quote_id, _lines.c.position)
 )
+
+
+def _plain_load(conn: Connection, ids: list[UUID], *, lock: bool, lines_of: Sequence[UUID]) -> DealRows:
+    """The same rows as db/hot_path.py loads, one statement after another."""
+
+    def rows(statement: Any, params: dict[str, Any]) -> list[Mapping[Any, Any]]:
+        return [row._mapping for row in conn.execute(statement, params)]
+
+    deals = rows(_LOCK_MANY if lock else _DEALS, {"ids": ids})
+    found = DealRows(deals)
+    if deals:
+        key = {"ids": [row["id"] for row in deals]}
+        found.quotes = rows(_QUOTES, key)
+        if any(row["state"] != OpportunityState.OPEN.value for row in deals):
+            found.standing_closes = rows(_STANDING_CLOSES, key)
+        if lines_of:
+            found.lines = rows(_LINES, {"ids": list(lines_of)})
+    return found
 
 
 @dataclass
@@ -74,6 +85,8 @@ class _Snapshot:
 
     opportunity: dict[str, Any]
     quotes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    lines: dict[UUID, tuple[QuoteLine, ...]] = field(default_factory=dict)
+    """The lines of the quotes loaded with their lines."""
     closes: dict[UUID, tuple[OpportunityClose, dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -94,9 +107,10 @@ def matching(where: OpportunityFilter, conn: Connection) -> list[ColumnElement[b
 
 
 class SqlOpportunities:
-    def __init__(self, connection: Callable[[], Connection], writes: BatchedWrites) -> None:
+    def __init__(self, connection: Callable[[], Connection], *, audit_seq: Iterator[int]) -> None:
+        """`audit_seq` numbers the audit entries of the unit of work (shared with its audit log)."""
         self._conn = connection
-        self._writes = writes
+        self._audit_seq = audit_seq
         self._snapshots: dict[UUID, _Snapshot] = {}
         self.new_close_outcomes: list[str] = []
         """The outcome of each close record written in this transaction (for the metrics, once it commits)."""
@@ -105,36 +119,30 @@ class SqlOpportunities:
         self._snapshots.clear()
         self.new_close_outcomes.clear()
 
+    @staticmethod
+    def _hot(conn: Connection) -> bool:
+        return conn.dialect.name == "postgresql"
+
     # --------------------------------------------------------------------------------------- loading
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
-        return self._load(_LOCK, opportunity_id, lines_of=lines_of)
+        return self._load(opportunity_id, lock=True, lines_of=lines_of or ())
 
     def get(self, opportunity_id: UUID) -> Opportunity:
-        return self._load(_GET, opportunity_id, lines_of=None)
+        return self._load(opportunity_id, lock=False, lines_of=())
 
     def exists(self, opportunity_id: UUID) -> bool:
         return self._conn().execute(_EXISTS, {"id": opportunity_id}).first() is not None
 
-    def _load(self, statement: Direct, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None) -> Opportunity:
+    def _load(self, opportunity_id: UUID, *, lock: bool, lines_of: Sequence[UUID]) -> Opportunity:
         conn = self._conn()
-        key = {"id": opportunity_id}
-        row = statement.first(conn, key)
-        if row is None:
+        if self._hot(conn):
+            rows = hot_path.load_deal(conn, opportunity_id, lock=lock, lines_of=lines_of)
+        else:
+            rows = _plain_load(conn, [opportunity_id], lock=lock, lines_of=lines_of)
+        found = self._aggregates(rows, lines_of=lines_of)
+        if opportunity_id not in found:
             raise NotFound("opportunity", opportunity_id)
-        opportunity = opportunity_from(row)
-        opportunity.quotes = [quote_from(q) for q in _QUOTES.rows(conn, key)]
-        if lines_of:
-            by_quote: dict[UUID, list[Any]] = {}
-            for line in conn.execute(_LINES, {"ids": list(lines_of)}):
-                by_quote.setdefault(line.quote_id, []).append(line_from(line))
-            for quote in opportunity.quotes:
-                if quote.id in lines_of:
-                    quote.lines = tuple(by_quote.get(quote.id, ()))
-        if opportunity.state is not OpportunityState.OPEN:
-            close = _STANDING_CLOSE.first(conn, key)
-            opportunity.standing_close = close_from(close) if close is not None else None
-        self._remember(opportunity)
-        return opportunity
+        return found[opportunity_id]
 
     def lock_many(self, opportunity_ids: Sequence[UUID]) -> dict[UUID, Opportunity]:
         """Several aggregates (without quote lines) under their row locks, taken in id order so that two batches
@@ -142,24 +150,31 @@ class SqlOpportunities:
         Ids that name no deal are left out."""
         conn = self._conn()
         ids = list(opportunity_ids)
-        found = {row.id: opportunity_from(row) for row in conn.execute(_SELECT_MANY_FOR_UPDATE, {"ids": ids})}
-        if not found:
-            return found
-        for quote in conn.execute(_QUOTES_OF_MANY, {"ids": list(found)}):
-            found[quote.opportunity_id].quotes.append(quote_from(quote))
-        closed = [o.id for o in found.values() if o.state is not OpportunityState.OPEN]
-        if closed:
-            for close in conn.execute(_STANDING_CLOSES_OF_MANY, {"ids": closed}):
-                found[close.opportunity_id].standing_close = close_from(close)
+        rows = hot_path.lock_deals(conn, ids) if self._hot(conn) else _plain_load(conn, ids, lock=True, lines_of=())
+        return self._aggregates(rows, lines_of=())
+
+    def _aggregates(self, rows: DealRows, *, lines_of: Sequence[UUID]) -> dict[UUID, Opportunity]:
+        found = {row["id"]: opportunity_from(row) for row in rows.opportunities}
+        for quote_fields in rows.quotes:
+            found[quote_fields["opportunity_id"]].quotes.append(quote_from(quote_fields))
+        for close in rows.standing_closes:
+            opportunity = found[close["opportunity_id"]]
+            if opportunity.state is not OpportunityState.OPEN:
+                opportunity.standing_close = close_from(close)
+        lines: dict[UUID, list[QuoteLine]] = {quote_id: [] for quote_id in lines_of}
+        for line in rows.lines:
+            lines[line["quote_id"]].append(line_from(line))
         for opportunity in found.values():
+            for quote in opportunity.quotes:
+                if quote.id in lines:
+                    quote.lines = tuple(lines[quote.id])
             self._remember(opportunity)
         return found
 
     def _remember(self, opportunity: Opportunity) -> None:
         snapshot = _Snapshot(opportunity=opportunity_row(opportunity))
         snapshot.quotes = {q.id: quote_row(q, opportunity.currency) for q in opportunity.quotes}
-        for q in opportunity.quotes:
-            q.lines_changed = False
+        snapshot.lines = {q.id: q.lines for q in opportunity.quotes if q.lines is not None}
         if opportunity.standing_close is not None:
             record = opportunity.standing_close
             snapshot.closes[record.id] = (record, close_row(record))
@@ -170,77 +185,78 @@ class SqlOpportunities:
         self._conn().execute(insert(_opp), [opportunity_row(opportunity)])
         self._snapshots[opportunity.id] = _Snapshot(opportunity=opportunity_row(opportunity))
 
-    def save(self, opportunity: Opportunity) -> None:
-        """Write back what changed since the aggregate was loaded. Row updates and the new close record are kept
-        back (db/batched_writes.py) to go out with the rest of the transaction's writes; deletes and inserts that
-        other rows refer to are sent at once (each `self._conn()` first sends what is kept back)."""
+    def save(self, opportunity: Opportunity, *, by: UUID, answer: KeptAnswer | None = None) -> None:
+        """Write now what changed since the aggregate was loaded, its audit entries and `answer`, together."""
+        steps = self._steps_of(opportunity, by=by)
+        if answer is not None:
+            steps.append([answer_write(answer)])
+        self._send(steps)
+
+    def save_many(self, opportunities: Sequence[Opportunity], *, by: UUID) -> None:
+        self._send(merged([self._steps_of(opportunity, by=by) for opportunity in opportunities]))
+
+    def _send(self, steps: list[list[Write]]) -> None:
+        conn = self._conn()
+        if self._hot(conn):
+            hot_path.send(conn, steps)
+        else:
+            plain.send(conn, steps)
+
+    def _steps_of(self, opportunity: Opportunity, *, by: UUID) -> list[list[Write]]:
+        """The deal's writes in steps (db/writes.py): every save of every deal lists the same steps, in this
+        order, so that the steps of many deals merge."""
         snapshot = self._snapshots[opportunity.id]
         current_quotes = {q.id: q for q in opportunity.quotes}
         gone = [quote_id for quote_id in snapshot.quotes if quote_id not in current_quotes]
-        if gone:
-            self._conn().execute(delete(t.quote_lines).where(t.quote_lines.c.quote_id.in_(gone)))
-            self._conn().execute(delete(t.quotes).where(t.quotes.c.id.in_(gone)))
         rows = {q.id: quote_row(q, opportunity.currency) for q in opportunity.quotes}  # also the next snapshot
-        new_quotes = [rows[q.id] for q in opportunity.quotes if q.id not in snapshot.quotes]
-        if new_quotes:
-            self._conn().execute(insert(t.quotes), new_quotes)
+        relined = [q for q in opportunity.quotes if q.lines is not None and snapshot.lines.get(q.id) != q.lines]
+        quote_updates = []
         for quote in opportunity.quotes:
             if quote.id in snapshot.quotes:
                 diff = changed(snapshot.quotes[quote.id], rows[quote.id])
                 if diff:
-                    self._writes.update(t.quotes, quote.id, diff)
-            if quote.lines_changed:
-                self._write_lines(self._conn(), quote)
-                quote.lines_changed = False
-        contract = opportunity.new_contract
-        if contract is not None:
-            conn = self._conn()
-            conn.execute(
-                insert(t.contracts),
-                [
-                    {
-                        "id": contract.id,
-                        "opportunity_id": contract.opportunity_id,
-                        "quote_id": contract.quote_id,
-                        "account_id": contract.account_id,
-                        "currency": contract.currency,
-                        "state": contract.state.value,
-                        "total_amount": contract.total_amount,
-                        "created_at": contract.created_at,
-                        "updated_at": contract.updated_at,
-                    }
-                ],
-            )
-            if contract.lines:
-                conn.execute(insert(t.contract_lines), line_rows("contract_id", contract.id, contract.lines))
-            opportunity.new_contract = None
+                    quote_updates.append(update_by_id(_quotes, quote.id, diff))
         row = opportunity_row(opportunity)
         diff = changed(snapshot.opportunity, row)
-        if diff:
-            self._writes.update(_opp, opportunity.id, diff)
+        close_updates = []
         closes: dict[UUID, tuple[OpportunityClose, dict[str, Any]]] = {}
         standing = opportunity.standing_close
         for record, loaded in snapshot.closes.values():
             record_row = close_row(record)
             record_diff = changed(loaded, record_row)
             if record_diff:
-                self._writes.update(t.opportunity_closes, record.id, record_diff)
+                close_updates.append(update_by_id(_closes, record.id, record_diff))
             if standing is not None and record.id == standing.id:
                 closes[record.id] = (standing, record_row)
+        new_closes = []
         if standing is not None and standing.id not in snapshot.closes:
             standing_row = close_row(standing)
-            self._writes.insert(t.opportunity_closes, [standing_row])
+            new_closes.append(standing_row)
             closes[standing.id] = (standing, standing_row)
             self.new_close_outcomes.append(standing.outcome.value)
-        # What was just written is what the next save compares with (as `_remember` would make it, once more).
-        self._snapshots[opportunity.id] = _Snapshot(opportunity=row, quotes=rows, closes=closes)
-
-    @staticmethod
-    def _write_lines(conn: Connection, quote: Quote) -> None:
-        conn.execute(delete(t.quote_lines).where(t.quote_lines.c.quote_id == quote.id))
-        lines = quote.loaded_lines()
-        if lines:
-            conn.execute(insert(t.quote_lines), line_rows("quote_id", quote.id, lines))
+        at = opportunity.updated_at
+        audit = [
+            audit_row(change, seq=next(self._audit_seq), at=at, by=by, opportunity_id=opportunity.id)
+            for change in opportunity.changes
+        ]
+        opportunity.changes.clear()
+        # What is written is what the next save compares with (as `_remember` would make it, once more).
+        lines = {q.id: q.lines for q in opportunity.quotes if q.lines is not None}
+        self._snapshots[opportunity.id] = _Snapshot(opportunity=row, quotes=rows, lines=lines, closes=closes)
+        return [
+            [
+                *(Write(WriteKind.DELETE, _lines, {"quote_id": quote_id}) for quote_id in gone),
+                *(Write(WriteKind.DELETE, _lines, {"quote_id": q.id}) for q in relined if q.id in snapshot.quotes),
+            ],
+            [Write(WriteKind.DELETE, _quotes, {"id": quote_id}) for quote_id in gone],
+            inserts(_quotes, [rows[q.id] for q in opportunity.quotes if q.id not in snapshot.quotes]),
+            quote_updates,
+            [write for q in relined for write in inserts(_lines, line_rows("quote_id", q.id, q.lines or ()))],
+            [update_by_id(_opp, opportunity.id, diff)] if diff else [],
+            close_updates,
+            inserts(_closes, new_closes),
+            inserts(t.audit_entries, audit),
+        ]
 
     # --------------------------------------------------------------------------------------- listing
     def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]:

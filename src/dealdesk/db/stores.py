@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,8 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
-from dealdesk.db.batched_writes import BatchedWrites
-from dealdesk.db.direct import Direct
+from dealdesk.db import writes
 from dealdesk.db.mapping import (
     account_from,
     audit_row,
@@ -24,6 +22,7 @@ from dealdesk.db.mapping import (
     close_row,
     competitor_from,
     line_from,
+    line_rows,
     quote_from,
 )
 from dealdesk.db.paging import as_int, as_str, as_time, as_uuid, page
@@ -34,7 +33,7 @@ from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Account, Change, CloseReason, Competitor, Contract, ContractLine
 from dealdesk.domain.states import ContractState, Outcome, Role
 from dealdesk.domain.users import User
-from dealdesk.services.ports import AuditEntry, IdempotencyRequest, Page, StoredAnswer
+from dealdesk.services.ports import AuditEntry, IdempotencyRequest, KeptAnswer, Page, StoredAnswer
 
 ConnectionSource = Callable[[], Connection]
 
@@ -44,9 +43,6 @@ def expired_quotes(expired: bool, today: date) -> ColumnElement[bool]:
     q = t.quotes.c
     condition = and_(q.state.in_(("draft", "active")), q.valid_until.is_not(None), q.valid_until < today)
     return condition if expired else not_(condition)
-
-
-IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 def _insert_ignoring_conflicts(conn: Connection, table: Any, row: dict[str, Any]) -> None:
@@ -328,24 +324,42 @@ class SqlContracts:
             updated_at=m["updated_at"],
         )
 
+    def add(self, contract: Contract) -> None:
+        conn = self._conn()
+        conn.execute(
+            insert(t.contracts),
+            [
+                {
+                    "id": contract.id,
+                    "opportunity_id": contract.opportunity_id,
+                    "quote_id": contract.quote_id,
+                    "account_id": contract.account_id,
+                    "currency": contract.currency,
+                    "state": contract.state.value,
+                    "total_amount": contract.total_amount,
+                    "created_at": contract.created_at,
+                    "updated_at": contract.updated_at,
+                }
+            ],
+        )
+        if contract.lines:
+            conn.execute(insert(t.contract_lines), line_rows("contract_id", contract.id, contract.lines))
+
 
 class SqlAudit:
-    def __init__(self, connection: ConnectionSource, writes: BatchedWrites) -> None:
+    def __init__(self, connection: ConnectionSource, *, seq: Iterator[int]) -> None:
+        """`seq` keeps counting across every entry of this unit of work: entries written at the same moment (one
+        transaction) read back in the order they were written, not by their random ids."""
         self._conn = connection
-        self._writes = writes
-        self._written = itertools.count()
-        """`seq` keeps counting across every record() of this unit of work: entries written at the same moment
-        (one transaction) read back in the order they were written, not by their random ids."""
+        self._seq = seq
 
     def record(self, changes: Sequence[Change], *, by: UUID, at: datetime, opportunity_id: UUID | None = None) -> None:
-        """Kept back to go out with the transaction's other writes (db/batched_writes.py)."""
         if not changes:
             return
         rows = [
-            audit_row(change, seq=next(self._written), at=at, by=by, opportunity_id=opportunity_id)
-            for change in changes
+            audit_row(change, seq=next(self._seq), at=at, by=by, opportunity_id=opportunity_id) for change in changes
         ]
-        self._writes.insert(t.audit_entries, rows, tracked=False)
+        self._conn().execute(insert(t.audit_entries), rows)
 
     def list_for(self, record_id: UUID, *, limit: int, cursor: str | None) -> Page[AuditEntry]:
         return self._page(t.audit_entries.c.record_id == record_id, limit=limit, cursor=cursor)
@@ -376,68 +390,33 @@ class SqlAudit:
 
 
 _idem = t.idempotency_keys.c
-_IDEMPOTENCY_FIND = Direct(
-    select(_idem.fingerprint, _idem.status_code, _idem.body).where(
-        _idem.user_id == bindparam("user_id"),
-        _idem.scope == bindparam("scope"),
-        _idem.key == bindparam("key"),
-        _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
-    )
+_IDEMPOTENCY_FIND = select(_idem.fingerprint, _idem.status_code, _idem.body).where(
+    _idem.user_id == bindparam("user_id"),
+    _idem.scope == bindparam("scope"),
+    _idem.key == bindparam("key"),
+    _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
 )
 
 
-def _idempotency_upsert(dialect: Any) -> Any:
-    """Store an answer under its key in one statement: a row of the same key that has expired gives way to it, a
-    live one (a concurrent request that answered first) stays."""
-    statement = dialect.insert(t.idempotency_keys)
-    return statement.on_conflict_do_update(
-        index_elements=[_idem.user_id, _idem.scope, _idem.key],
-        set_={name: statement.excluded[name] for name in ("fingerprint", "status_code", "body", "created_at")},
-        where=_idem.created_at <= bindparam("stale_before", type_=_idem.created_at.type),
-    )
-
-
-_IDEMPOTENCY_UPSERT = {"postgresql": _idempotency_upsert(postgresql), "sqlite": _idempotency_upsert(sqlite)}
-
-
 class SqlIdempotency:
-    def __init__(self, connection: ConnectionSource, now: Callable[[], datetime], writes: BatchedWrites) -> None:
+    def __init__(self, connection: ConnectionSource, now: Callable[[], datetime]) -> None:
         self._conn = connection
         self._now = now
-        self._writes = writes
 
     def find(self, request: IdempotencyRequest) -> tuple[str, StoredAnswer] | None:
-        row = _IDEMPOTENCY_FIND.first(
-            self._conn(),
-            {
-                "user_id": request.user_id,
-                "scope": request.scope,
-                "key": request.key,
-                "fresh_after": self._now() - IDEMPOTENCY_TTL,
-            },
-        )
+        params = {
+            "user_id": request.user_id,
+            "scope": request.scope,
+            "key": request.key,
+            "fresh_after": self._now() - writes.IDEMPOTENCY_TTL,
+        }
+        row = self._conn().execute(_IDEMPOTENCY_FIND, params).first()
         if row is None:
             return None
         return row.fingerprint, StoredAnswer(status_code=row.status_code, body=bytes(row.body))
 
     def remember(self, request: IdempotencyRequest, answer: StoredAnswer, *, at: datetime) -> None:
-        """Kept back to go out with the change it answers (db/batched_writes.py)."""
-        dialect = self._writes.dialect_name
-        self._writes.add(
-            ("idempotency_keys", "upsert", dialect),
-            _IDEMPOTENCY_UPSERT[dialect],
-            {
-                "user_id": request.user_id,
-                "scope": request.scope,
-                "key": request.key,
-                "fingerprint": request.fingerprint,
-                "status_code": answer.status_code,
-                "body": answer.body,
-                "created_at": at,
-                "stale_before": at - IDEMPOTENCY_TTL,
-            },
-            row=("idempotency_keys", (request.user_id, request.scope, request.key)),
-        )
+        writes.send(self._conn(), [[writes.answer_write(KeptAnswer(request, answer, at))]])
 
 
 def _user_from(row: Any) -> User:

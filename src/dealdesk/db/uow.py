@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -10,12 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-import psycopg
-from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from dealdesk.db.batched_writes import BatchedWrites
 from dealdesk.db.close_policy_store import SqlClosePolicy
 from dealdesk.db.close_summaries import SqlCloseSummaries
 from dealdesk.db.credentials import SqlCredentials
@@ -79,15 +77,15 @@ class SqlUnitOfWork:
         self._idempotency_lease = idempotency_lease
         self._writer_turns = writer_turns(engine)
         self._connection: Connection | None = None
-        self._write = True
-        self._writes = BatchedWrites()
+        self._audit_seq = itertools.count()
+        """Numbers every audit entry of this unit of work, whichever repository writes it."""
         self.clock = clock
 
     # Repositories are made when first used: a request uses a few of them, and two units of work (the token look-up
     # and the change itself).
     @cached_property
     def opportunities(self) -> SqlOpportunities:
-        return SqlOpportunities(self._current, self._writes)
+        return SqlOpportunities(self._current, audit_seq=self._audit_seq)
 
     @cached_property
     def quotes(self) -> SqlQuotes:
@@ -115,11 +113,11 @@ class SqlUnitOfWork:
 
     @cached_property
     def audit(self) -> SqlAudit:
-        return SqlAudit(self._current, self._writes)
+        return SqlAudit(self._current, seq=self._audit_seq)
 
     @cached_property
     def idempotency(self) -> SqlIdempotency:
-        return SqlIdempotency(self._current, self.clock.now, self._writes)
+        return SqlIdempotency(self._current, self.clock.now)
 
     @cached_property
     def idempotency_runs(self) -> SqlIdempotencyRuns:
@@ -173,7 +171,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def credentials(self) -> SqlCredentials:
-        return SqlCredentials(self._current, self._lone_read)
+        return SqlCredentials(self._current)
 
     @cached_property
     def close_policy(self) -> SqlClosePolicy:
@@ -184,59 +182,37 @@ class SqlUnitOfWork:
         return SqlMoving(self._current)
 
     def _current(self) -> Connection:
-        """The transaction's connection, for a read or a write that cannot wait: kept-back writes go first."""
+        """The transaction's connection."""
         if self._connection is None:
             raise RuntimeError("no transaction: use `with uow.transaction():`")
-        self._writes.flush()
         return self._connection
 
     @contextmanager
-    def _lone_read(self) -> Iterator[Connection]:
-        """The connection for a read transaction's first statement, run on PostgreSQL without BEGIN and COMMIT: two
-        round trips fewer for the bearer-token look-up of every API request. A statement sees the same on its own
-        as it would first in a READ COMMITTED transaction."""
-        connection = self._current()
-        driver = connection.connection.driver_connection
-        if (
-            self._write
-            or not isinstance(driver, psycopg.Connection)
-            or driver.info.transaction_status != TransactionStatus.IDLE
-        ):
-            yield connection
-            return
-        driver.autocommit = True
-        try:
-            yield connection
-        finally:
-            driver.autocommit = False
-
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[None]:
+    def transaction(self, *, write: bool = True, one_statement: bool = False) -> Iterator[None]:
         if self._connection is not None:
             raise RuntimeError("a unit of work runs one transaction at a time")
         with ExitStack() as turn:
             if write and self._writer_turns is not None:
                 turn.enter_context(self._writer_turns.turn())
-            with self._run(write=write):
+            with self._run(write=write, one_statement=one_statement and not write):
                 yield
 
     @contextmanager
-    def _run(self, *, write: bool) -> Iterator[None]:
+    def _run(self, *, write: bool, one_statement: bool) -> Iterator[None]:
         with retry_later_on_database_failures(), self._engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: write})
+            if one_statement and connection.dialect.name == "postgresql":
+                # No BEGIN and no COMMIT: two round trips fewer for the bearer-token look-up of every API request.
+                # SQLAlchemy restores the isolation level when the connection goes back to the pool.
+                connection.execution_options(isolation_level="AUTOCOMMIT")
             try:
                 with connection.begin():
                     self._connection = connection
-                    self._write = write
-                    self._writes.begin(connection)
                     yield
-                    self._writes.flush()
                 if self._on_close is not None and "opportunities" in self.__dict__:
                     for outcome in self.opportunities.new_close_outcomes:
                         self._on_close(outcome)
             finally:
-                self._writes.end()
                 self._connection = None
-                self._write = True
                 if "opportunities" in self.__dict__:  # made only if used
                     self.opportunities.forget()

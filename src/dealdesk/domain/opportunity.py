@@ -81,7 +81,6 @@ class Opportunity:
     quotes: list[Quote] = field(default_factory=list)
     standing_close: OpportunityClose | None = None
     """The close record without `reopened_at`; loaded for won and lost opportunities."""
-    new_contract: Contract | None = None
     changes: list[Change] = field(default_factory=list)
     """Audit facts of what happened to this aggregate since it was loaded."""
 
@@ -485,7 +484,6 @@ class Opportunity:
             created_at=at,
             updated_at=at,
         )
-        self.new_contract = contract
         before_opp = {"won_quote_id": None, "contract_id": None}
         self.won_quote_id = quote.id
         self.contract_id = contract.id

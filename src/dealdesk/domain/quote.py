@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -111,7 +111,6 @@ class Quote:
     updated_at: datetime
     lines: tuple[QuoteLine, ...] | None = None
     """None while the lines were not loaded: only edits, copies and wins need them."""
-    lines_changed: bool = field(default=False, compare=False)
     competitor_id: UUID | None = None
     """Whom a closed quote was lost to (SPEC §11)."""
     close_reason_id: UUID | None = None
@@ -206,7 +205,6 @@ class Quote:
         self.lines = check_lines(lines)
         self.total_amount = sum((line.amount for line in self.lines), ZERO)
         self.line_count = len(self.lines)
-        self.lines_changed = True
 
     def _touch(self, at: datetime) -> None:
         self.version += 1

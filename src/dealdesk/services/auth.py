@@ -123,7 +123,7 @@ def revoke(uow: UnitOfWork, name: str, *, by: UUID = SYSTEM) -> int:
 
 def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
     """The user behind a bearer token; unauthenticated if unknown, expired, revoked or deactivated."""
-    with uow.transaction(write=False):
+    with uow.transaction(write=False, one_statement=True):
         actor = uow.credentials.actor_for_token(digest(token), now=uow.clock.now())
     if actor is None:
         raise Unauthenticated("The bearer token is unknown, expired or revoked")
@@ -275,7 +275,7 @@ def change_own_password(
 
 
 def session_for(uow: UnitOfWork, session_id: str) -> Session | None:
-    with uow.transaction(write=False):
+    with uow.transaction(write=False, one_statement=True):
         return uow.credentials.session(digest(session_id), now=uow.clock.now())
 
 

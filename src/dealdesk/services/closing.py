@@ -66,7 +66,8 @@ def close_opportunity(
     with uow.transaction():
         opportunity = uow.opportunities.lock(opportunity_id)
         result = _close_locked(uow, opportunity, details, actor=actor, pre=pre)
-        return guards.remember(uow, pre, result)
+        save(uow, opportunity, actor, answer=guards.answer_to_keep(uow, pre, result))
+        return result
 
 
 def _close_locked(
@@ -79,6 +80,7 @@ def _close_locked(
     references_checked: bool = False,
     policy: ClosePolicy | None = None,
 ) -> CloseResult:
+    """The close decided and made on the locked aggregate; the caller saves it."""
     actor.require_may_act_on(opportunity.owner_id)
     today = uow.clock.today()
     if policy is None:
@@ -98,7 +100,6 @@ def _close_locked(
         created_on=uow.clock.date_of(opportunity.created_at),
         policy=policy,
     )
-    save(uow, opportunity, actor)
     return result
 
 
@@ -364,6 +365,7 @@ def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, 
     except ValidationFailed:
         references_checked = False
     policy = uow.close_policy.get()  # once per batch, in the batch's transaction
+    closed = []
     for opportunity_id in ids:
         try:
             opportunity = locked.get(opportunity_id)
@@ -378,7 +380,9 @@ def _close_batch(uow: UnitOfWork, batch: Sequence[UUID], details: CloseDetails, 
                 references_checked=references_checked,
                 policy=policy,
             )
+            closed.append(opportunity)
             rows[opportunity_id] = BulkRow(opportunity_id, ok=True)
         except DomainError as error:
             rows[opportunity_id] = BulkRow(opportunity_id, ok=False, error=error)
+    uow.opportunities.save_many(closed, by=actor.id)
     return rows

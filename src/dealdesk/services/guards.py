@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from dealdesk.domain.errors import IdempotencyKeyReused, PreconditionFailed
-from dealdesk.services.ports import IdempotencyRequest, RunClaim, StoredAnswer, UnitOfWork
+from dealdesk.services.ports import IdempotencyRequest, KeptAnswer, RunClaim, StoredAnswer, UnitOfWork
 
 R = TypeVar("R")
 
@@ -64,6 +64,14 @@ def claim_run(uow: UnitOfWork, request: IdempotencyRequest) -> RunClaim:
 
 def remember(uow: UnitOfWork, pre: Preconditions, result: R) -> R:
     """Store the answer in the same transaction as the change, so a crash loses both or neither."""
-    if pre.idempotency is not None and pre.answer is not None:
-        uow.idempotency.remember(pre.idempotency, pre.answer(result), at=uow.clock.now())
+    kept = answer_to_keep(uow, pre, result)
+    if kept is not None:
+        uow.idempotency.remember(kept.request, kept.answer, at=kept.at)
     return result
+
+
+def answer_to_keep(uow: UnitOfWork, pre: Preconditions, result: object) -> KeptAnswer | None:
+    """The answer to store with the change, for a save to write with it (the close's one round trip)."""
+    if pre.idempotency is None or pre.answer is None:
+        return None
+    return KeptAnswer(pre.idempotency, pre.answer(result), at=uow.clock.now())

@@ -25,6 +25,7 @@ from dealdesk.domain.closing import CloseDetails
 from dealdesk.domain.errors import DomainError, ValidationFailed
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import MAX_LINE_DESCRIPTION, QuoteLine, QuoteLoss, check_lines
+from dealdesk.domain.records import Contract
 from dealdesk.domain.states import (
     QUOTE_STATUSES,
     OpportunityStatus,
@@ -71,6 +72,8 @@ class _GroupedImport:
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self._new_contracts: dict[UUID, list[Contract]] = {}
+        """Contracts started by the wins replayed into each deal, written after it."""
         self._rows: list[SourceRow] = []
         self._ref = ""
         self._checked: Opportunity | None = None
@@ -141,11 +144,16 @@ class _GroupedImport:
     def save(self, opportunity: Opportunity, external_ids: dict[UUID, str]) -> None:
         """Saved and audited while writing; while checking, the replayed changes are only let go."""
         if self.run.writing:
-            self.run.uow.opportunities.save(opportunity)
-            self.run.audit(with_external_ids(opportunity.changes, external_ids), opportunity_id=opportunity.id)
+            changes = with_external_ids(opportunity.changes, external_ids)
+            opportunity.changes.clear()  # audited below, with their external ids and the import's time
+            self.run.uow.opportunities.save(opportunity, by=self.run.actor.id)
+            for contract in self._new_contracts.get(opportunity.id, ()):  # after its quote; the deal's reference to
+                self.run.uow.contracts.add(contract)  # it is checked at commit
+            self.run.audit(changes, opportunity_id=opportunity.id)
             for record_id, external_id in external_ids.items():
                 self.run.uow.moving.set_external_id(self.kind, record_id, external_id)
         opportunity.changes.clear()
+        self._new_contracts.pop(opportunity.id, None)
 
 
 # ------------------------------------------------------------------------------------------------- quotes
@@ -265,6 +273,7 @@ class QuoteImport(_GroupedImport):
         """The numbers are checked again (someone may have taken one since), then the chains replayed."""
         chains = self._chains(group.plans)
         opportunity = self.run.uow.opportunities.lock(group.opportunity_id)
+        self._new_contracts[opportunity.id] = []  # none left over from a check pass that refused the group
         self._replay(opportunity, chains)
         self.save(opportunity, {plan.id: plan.external_id for plan in group.plans})
 
@@ -571,7 +580,7 @@ class QuoteImport(_GroupedImport):
     def _win(self, opportunity: Opportunity, plan: _QuotePlan) -> None:
         """Winning closes the deal's other open quotes as lost and starts a draft contract; the deal stays open."""
         assert plan.closed_on is not None
-        opportunity.win_quote(
+        won = opportunity.win_quote(
             plan.id,
             contract_id=uuid4(),
             close_date=plan.closed_on,
@@ -585,6 +594,7 @@ class QuoteImport(_GroupedImport):
             created_on=self.run.uow.clock.date_of(opportunity.created_at),
             accept_expired=True,  # the file says it was won: its validity then is not judged by today
         )
+        self._new_contracts.setdefault(opportunity.id, []).append(won.contract)
 
     def _check_ends(self, opportunity: Opportunity, plans: list[_QuotePlan]) -> None:
         won = next((plan for plan in plans if plan.state is QuoteState.WON and not plan.failed), None)

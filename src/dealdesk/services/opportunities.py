@@ -13,7 +13,7 @@ from dealdesk.domain.opportunity_changes import KEEP, OpportunityChanges
 from dealdesk.domain.values import check_currency, check_storable
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
-from dealdesk.services.ports import OpportunityFilter, Page, UnitOfWork
+from dealdesk.services.ports import KeptAnswer, OpportunityFilter, Page, UnitOfWork
 from dealdesk.services.references import check_account
 
 
@@ -86,8 +86,7 @@ def list_opportunities(
         return uow.opportunities.list(where, limit=limit, cursor=cursor)
 
 
-def save(uow: UnitOfWork, opportunity: Opportunity, actor: Actor) -> None:
-    """Persist the aggregate and write one audit entry per change, in the caller's transaction."""
-    uow.opportunities.save(opportunity)
-    uow.audit.record(opportunity.changes, by=actor.id, at=opportunity.updated_at, opportunity_id=opportunity.id)
-    opportunity.changes.clear()
+def save(uow: UnitOfWork, opportunity: Opportunity, actor: Actor, *, answer: KeptAnswer | None = None) -> None:
+    """Persist the aggregate with one audit entry per change, and `answer` (the idempotency answer of the change),
+    in the caller's transaction."""
+    uow.opportunities.save(opportunity, by=actor.id, answer=answer)

@@ -69,6 +69,15 @@ class IdempotencyRequest:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class KeptAnswer:
+    """An answer to store under its Idempotency-Key, written with the change it answers."""
+
+    request: IdempotencyRequest
+    answer: StoredAnswer
+    at: datetime
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
     def today(self) -> date:
@@ -96,8 +105,13 @@ class OpportunityRepository(Protocol):
 
     def exists(self, opportunity_id: UUID) -> bool: ...
     def add(self, opportunity: Opportunity) -> None: ...
-    def save(self, opportunity: Opportunity) -> None:
-        """Write what changed in the aggregate since it was loaded: rows, quotes, lines, close, contract."""
+    def save(self, opportunity: Opportunity, *, by: UUID, answer: KeptAnswer | None = None) -> None:
+        """Write, before returning, what changed in the aggregate since it was loaded (deal, quotes, lines, close
+        records), one audit entry by `by` per change it lists (which it then clears) and `answer`, together."""
+        ...
+
+    def save_many(self, opportunities: Sequence[Opportunity], *, by: UUID) -> None:
+        """`save` for several aggregates at once (a bulk close's batch)."""
         ...
 
     def list(self, where: OpportunityFilter, *, limit: int, cursor: str | None) -> Page[Opportunity]: ...
@@ -163,6 +177,7 @@ class CloseReasonRepository(Protocol):
 
 class ContractRepository(Protocol):
     def get(self, contract_id: UUID) -> Contract: ...
+    def add(self, contract: Contract) -> None: ...
 
 
 class AuditLog(Protocol):
@@ -459,8 +474,12 @@ class UnitOfWork(Protocol):
     @property
     def moving(self) -> MovingStore: ...
 
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+    def transaction(self, *, write: bool = True, one_statement: bool = False) -> AbstractContextManager[None]:
         """One database transaction: committed when the block ends, rolled back if it raises.
+
+        `one_statement` promises a read of one statement (the bearer-token look-up of every API request): where the
+        database allows, it runs on its own, without BEGIN and COMMIT, and sees what it would see first in a
+        READ COMMITTED transaction.
 
         A write transaction takes the write lock up front on SQLite, so racing writers queue instead of
         failing with 'database is locked'."""

@@ -206,8 +206,9 @@ def win_quote(
             policy=policy,
             accept_expired=details.accept_expired,
         )
-        save(uow, opportunity, actor)
-        return guards.remember(uow, pre, result)
+        uow.contracts.add(result.contract)
+        save(uow, opportunity, actor, answer=guards.answer_to_keep(uow, pre, result))
+        return result
 
 
 def get_quote(uow: UnitOfWork, quote_id: UUID) -> Quote:
