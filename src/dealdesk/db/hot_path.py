@@ -22,7 +22,7 @@ close, win and bulk close belong here; everything else, and SQLite always, takes
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -131,17 +131,12 @@ def read_together(conn: Connection, *reads: tuple[Statement, Mapping[str, Any]])
     driver = _driver(conn)
     cursors = []
     with _as_sqlalchemy_errors():
-        with driver.pipeline() if len(reads) > 1 else _alone():
+        with driver.pipeline() if len(reads) > 1 else nullcontext():
             for statement, params in reads:
                 cursor = driver.cursor()
                 cursor.execute(*statement.bound(conn.dialect, params))
                 cursors.append(cursor)
         return [statement.rows(conn.dialect, cursor) for (statement, _), cursor in zip(reads, cursors, strict=True)]
-
-
-@contextmanager
-def _alone() -> Iterator[None]:
-    yield
 
 
 # ---------------------------------------------------------------------------------------------- the deal
