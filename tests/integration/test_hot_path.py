@@ -47,6 +47,13 @@ def test_a_deal_loaded_on_the_hot_path_has_the_same_rows_values_and_types_as_thr
     assert len(hot.quotes) == 2 and len(hot.standing_closes) == 1 and len(hot.lines) == len(standard_lines())
     for part in ("opportunities", "quotes", "standing_closes", "lines"):
         assert _typed(getattr(hot, part)) == _typed(getattr(plain, part)), part
+    other = desk.opportunity("Still open")
+    with engine.begin() as conn:
+        hot_many = hot_path.lock_deals(conn, sorted([opportunity.id, other.id]))
+        plain_many = _plain_load(conn, sorted([opportunity.id, other.id]), lock=True, lines_of=())
+    assert len(hot_many.opportunities) == 2 and len(hot_many.standing_closes) == 1
+    for part in ("opportunities", "quotes", "standing_closes"):
+        assert _typed(getattr(hot_many, part)) == _typed(getattr(plain_many, part)), part
     deal = hot.opportunities[0]
     assert str(deal["estimated_revenue"]) == "1250.10"
     assert deal["created_at"].tzinfo is UTC or deal["created_at"].utcoffset().total_seconds() == 0

@@ -191,11 +191,12 @@ def load_deal(conn: Connection, opportunity_id: UUID, *, lock: bool, lines_of: S
 
 
 def lock_deals(conn: Connection, opportunity_ids: Sequence[UUID]) -> DealRows:
-    """Several deals under their row locks, taken in id order, in one round trip."""
+    """Several deals under their row locks, taken in id order, with their quotes in one round trip; the standing
+    closes of those not open in a second one, only if there are any (a bulk close's batch is mostly open deals)."""
     ids = {"ids": list(opportunity_ids)}
-    deals, quotes, closes = read_together(
-        conn, (_LOCK_MANY, ids), (_QUOTES_OF_MANY, ids), (_STANDING_CLOSES_OF_MANY, ids)
-    )
+    deals, quotes = read_together(conn, (_LOCK_MANY, ids), (_QUOTES_OF_MANY, ids))
+    closed = [row["id"] for row in deals if row["state"] != "open"]
+    closes = read_together(conn, (_STANDING_CLOSES_OF_MANY, {"ids": closed}))[0] if closed else []
     return DealRows(deals, quotes, closes)
 
 
@@ -222,6 +223,18 @@ TOKEN_ACTOR = Statement(
         _tok.revoked_at.is_(None),
         _tok.expires_at > bindparam("now", type_=_tok.expires_at.type),
         _u.active.is_(True),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------- Idempotency-Key
+_idem = t.idempotency_keys.c
+IDEMPOTENCY_ANSWER = Statement(
+    select(_idem.fingerprint, _idem.status_code, _idem.body).where(
+        _idem.user_id == bindparam("user_id"),
+        _idem.scope == bindparam("scope"),
+        _idem.key == bindparam("key"),
+        _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
     )
 )
 

@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from dealdesk.db import hot_path, writes
 from dealdesk.db import tables as t
-from dealdesk.db import writes
 from dealdesk.db.mapping import (
     account_from,
     audit_row,
@@ -389,15 +389,6 @@ class SqlAudit:
         )
 
 
-_idem = t.idempotency_keys.c
-_IDEMPOTENCY_FIND = select(_idem.fingerprint, _idem.status_code, _idem.body).where(
-    _idem.user_id == bindparam("user_id"),
-    _idem.scope == bindparam("scope"),
-    _idem.key == bindparam("key"),
-    _idem.created_at > bindparam("fresh_after", type_=_idem.created_at.type),
-)
-
-
 class SqlIdempotency:
     def __init__(self, connection: ConnectionSource, now: Callable[[], datetime]) -> None:
         self._conn = connection
@@ -410,10 +401,10 @@ class SqlIdempotency:
             "key": request.key,
             "fresh_after": self._now() - writes.IDEMPOTENCY_TTL,
         }
-        row = self._conn().execute(_IDEMPOTENCY_FIND, params).first()
-        if row is None:
+        rows = hot_path.read(self._conn(), hot_path.IDEMPOTENCY_ANSWER, params)  # read by every close with a key
+        if not rows:
             return None
-        return row.fingerprint, StoredAnswer(status_code=row.status_code, body=bytes(row.body))
+        return rows[0]["fingerprint"], StoredAnswer(status_code=rows[0]["status_code"], body=bytes(rows[0]["body"]))
 
     def remember(self, request: IdempotencyRequest, answer: StoredAnswer, *, at: datetime) -> None:
         writes.send(self._conn(), [[writes.answer_write(KeptAnswer(request, answer, at))]])
