@@ -101,6 +101,14 @@ def _api_loadgen(srv: server.Server, db: BenchDb, deals: Deals, clients: int, se
 
 
 def _api_wrk(srv: server.Server, db: BenchDb, deals: Deals, clients: int, seconds: float, today: date) -> Run:
+    result = wrk_closes(srv, db, deals, clients, seconds, today)
+    return Run(result["requests"] / (result["duration_us"] / 1e6), result["p50_us"] / 1000, result["p99_us"] / 1000)
+
+
+def wrk_closes(
+    srv: server.Server, db: BenchDb, deals: Deals, clients: int, seconds: float, today: date
+) -> dict[str, int]:
+    """`wrk` closing seeded deals for `seconds` (bench/close.lua): its JSON line, checked against the database."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
@@ -118,13 +126,13 @@ def _api_wrk(srv: server.Server, db: BenchDb, deals: Deals, clients: int, second
         text=True,
         check=True,
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
     if result["non_2xx"] or result["socket_errors"]:
         raise RuntimeError(f"wrk: {result['non_2xx']} answers were not 2xx, {result['socket_errors']} socket errors")
     closed = per_thread * threads - seeding.count_open(db, first, per_thread * threads)
     if closed < result["requests"]:  # wrk may stop with requests in flight: those close without being counted
         raise RuntimeError(f"wrk: {result['requests']} requests answered but only {closed} deals are closed")
-    return Run(result["requests"] / (result["duration_us"] / 1e6), result["p50_us"] / 1000, result["p99_us"] / 1000)
+    return result
 
 
 def _pgbench(pgbench: str, db: BenchDb, deals: Deals, clients: int, seconds: float, today: date, *, lean: bool) -> Run:

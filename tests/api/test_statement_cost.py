@@ -28,7 +28,7 @@ class Cost:
 @contextmanager
 def counted(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cost]:
     """Every transaction begun and statement sent on the app's engine while the block runs. On PostgreSQL the
-    close's own statements go straight to psycopg (db/direct.py), so they are counted at the driver."""
+    close's own statements go straight to psycopg (db/hot_path.py), so they are counted at the driver."""
     cost = Cost()
 
     def began(_conn: Any) -> None:
