@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SHORT = ("--seconds", "1", "--pairs", "2", "--clients", "4")
 
 
-def test_one_short_pair_prints_the_api_and_wrk_figures_beside_both_pgbench_references() -> None:
+def run_bench(module: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bench.<module> --url <the tests' PostgreSQL> …`, required to succeed."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.close_pairs", "--url", POSTGRES_URL, *SHORT],
+        [sys.executable, "-m", f"bench.{module}", "--url", POSTGRES_URL, *arguments],
         cwd=ROOT,
         env=dict(os.environ),
         capture_output=True,
@@ -25,6 +26,11 @@ def test_one_short_pair_prints_the_api_and_wrk_figures_beside_both_pgbench_refer
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def test_one_short_pair_prints_the_api_and_wrk_figures_beside_both_pgbench_references() -> None:
+    done = run_bench("close_pairs", *SHORT)
     rows = [[cell.strip() for cell in line.split("|")] for line in done.stdout.splitlines() if "|" in line]
     for kind in ("API close (asyncio client)", "API close (wrk)"):
         for reference in ("pgbench simple, product schema: tps", "pgbench simple, lean close: tps"):

@@ -3,25 +3,11 @@ holds, the TCP counters and each worker's garbage collections."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from tests.bench_smoke.test_close_pairs import ROOT
-from tests.conftest import POSTGRES_URL
+from tests.bench_smoke.test_close_pairs import run_bench
 
 
 def test_one_short_run_prints_the_distribution_the_split_the_tcp_counters_and_the_collections() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.close_tail", "--url", POSTGRES_URL, "--runs", "1", "--seconds", "2"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_bench("close_tail", "--runs", "1", "--seconds", "2")
     lines = done.stdout.splitlines()
     [run] = [line for line in lines if line.count("|") == 3 and not line.startswith("req/s")]
     rate, cuts, split, counters = (cell.strip() for cell in run.split("|"))
