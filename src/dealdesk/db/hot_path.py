@@ -119,9 +119,14 @@ def _as_sqlalchemy_errors() -> Iterator[None]:
         raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error
 
 
+def serves(conn: Connection) -> bool:
+    """Whether the hot path serves this connection's database (PostgreSQL); elsewhere the plain path does."""
+    return conn.dialect.name == "postgresql"
+
+
 def read(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> Sequence[Mapping[Any, Any]]:
     """One statement's rows by column name: straight from psycopg on PostgreSQL, through SQLAlchemy elsewhere."""
-    if conn.dialect.name != "postgresql":
+    if not serves(conn):
         return [row._mapping for row in conn.execute(statement.statement, dict(params))]
     return read_together(conn, (statement, params))[0]
 
@@ -295,11 +300,11 @@ def send(conn: Connection, steps: Steps) -> None:
                     cursor.execute(*_write_statement(first, names, dialect, many=True).bound(dialect, arrays))
                     continue
                 statement = _write_statement(first, tuple(params[0]), dialect, many=False)
-                if len(params) == 1:
-                    cursor.execute(*statement.bound(dialect, params[0]))
+                bound = [statement.bound(dialect, p) for p in params]
+                if len(bound) == 1:
+                    cursor.execute(*bound[0])
                 else:
-                    sql = statement.bound(dialect, params[0])[0]
-                    cursor.executemany(sql, [statement.bound(dialect, p)[1] for p in params])
+                    cursor.executemany(bound[0][0], [values for _, values in bound])
 
 
 def _copy(driver: psycopg.Connection[Any], dialect: Dialect, table: Table, rows: list[Mapping[str, Any]]) -> None:

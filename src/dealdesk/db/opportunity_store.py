@@ -119,10 +119,6 @@ class SqlOpportunities:
         self._snapshots.clear()
         self.new_close_outcomes.clear()
 
-    @staticmethod
-    def _hot(conn: Connection) -> bool:
-        return conn.dialect.name == "postgresql"
-
     # --------------------------------------------------------------------------------------- loading
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
         return self._load(opportunity_id, lock=True, lines_of=lines_of or ())
@@ -135,7 +131,7 @@ class SqlOpportunities:
 
     def _load(self, opportunity_id: UUID, *, lock: bool, lines_of: Sequence[UUID]) -> Opportunity:
         conn = self._conn()
-        if self._hot(conn):
+        if hot_path.serves(conn):
             rows = hot_path.load_deal(conn, opportunity_id, lock=lock, lines_of=lines_of)
         else:
             rows = _plain_load(conn, [opportunity_id], lock=lock, lines_of=lines_of)
@@ -150,7 +146,9 @@ class SqlOpportunities:
         Ids that name no deal are left out."""
         conn = self._conn()
         ids = list(opportunity_ids)
-        rows = hot_path.lock_deals(conn, ids) if self._hot(conn) else _plain_load(conn, ids, lock=True, lines_of=())
+        rows = (
+            hot_path.lock_deals(conn, ids) if hot_path.serves(conn) else _plain_load(conn, ids, lock=True, lines_of=())
+        )
         return self._aggregates(rows, lines_of=())
 
     def _aggregates(self, rows: DealRows, *, lines_of: Sequence[UUID]) -> dict[UUID, Opportunity]:
@@ -197,7 +195,7 @@ class SqlOpportunities:
 
     def _send(self, steps: list[list[Write]]) -> None:
         conn = self._conn()
-        if self._hot(conn):
+        if hot_path.serves(conn):
             hot_path.send(conn, steps)
         else:
             plain.send(conn, steps)
