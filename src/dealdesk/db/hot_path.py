@@ -35,6 +35,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from dealdesk.db import tables as t
+from dealdesk.db.types import driver_values
 from dealdesk.db.writes import KEY, Steps, Write, WriteKind, grouped, parameters, statement_for
 
 Processor = Callable[[Any], Any]
@@ -309,15 +310,8 @@ def send(conn: Connection, steps: Steps) -> None:
 
 def _copy(driver: psycopg.Connection[Any], dialect: Dialect, table: Table, rows: list[Mapping[str, Any]]) -> None:
     """COPY the rows into the table, each value made ready by its column type as an INSERT would make it."""
-    names = list(rows[0])
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
+    columns = ", ".join(quote(name) for name in rows[0])
     with driver.cursor().copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    value if process is None else process(value)
-                    for value, process in zip(row.values(), processors, strict=True)
-                ]
-            )
+        for values in driver_values(dialect, table, rows):
+            copy.write_row(values)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealdesk.db import tables as t
 from dealdesk.db.mapping import audit_row, opportunity_row
+from dealdesk.db.types import driver_values
 from dealdesk.domain.errors import ChangedWhileImporting
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.records import Account, Change
@@ -70,18 +71,11 @@ def _exported_id(table: Any) -> Any:
 
 
 def ready_rows(dialect: Dialect, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Rows that all name the same columns, each value made ready for the driver by its column's type, as an INSERT
-    through SQLAlchemy would make it (on SQLite; elsewhere the values are left as they are)."""
-    if dialect.name != "sqlite" or not rows:
+    """Rows that all name the same columns, made ready for `insert_ready`: on SQLite each value converted by its
+    column's type (db/types.py's `driver_values`); elsewhere left as they are, for a plain INSERT."""
+    if dialect.name != "sqlite":
         return [tuple(row.values()) for row in rows]
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in rows[0]]
-    return [
-        tuple(
-            value if process is None else process(value)
-            for value, process in zip(row.values(), processors, strict=True)
-        )
-        for row in rows
-    ]
+    return list(driver_values(dialect, table, rows))
 
 
 def insert_ready(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
+from sqlalchemy import BigInteger, DateTime, Dialect, Numeric, Table
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 _HUNDRED = Decimal(100)
@@ -61,3 +62,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def driver_values(dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
+    """Rows that all name the same columns, each value made ready for the driver by its column's type, as an INSERT
+    through SQLAlchemy would make it: for statements sent on the driver itself (COPY, SQLite's executemany)."""
+    if not rows:
+        return
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in rows[0]]
+    for row in rows:
+        yield tuple(
+            value if process is None else process(value)
+            for value, process in zip(row.values(), processors, strict=True)
+        )
