@@ -90,6 +90,11 @@ class _Snapshot:
     closes: dict[UUID, tuple[OpportunityClose, dict[str, Any]]] = field(default_factory=dict)
 
 
+def _loaded_lines(opportunity: Opportunity) -> dict[UUID, tuple[QuoteLine, ...]]:
+    """The lines of the quotes whose lines are loaded: what a save compares them with."""
+    return {q.id: q.lines for q in opportunity.quotes if q.lines is not None}
+
+
 def matching(where: OpportunityFilter, conn: Connection) -> list[ColumnElement[bool]]:
     """The list filters: state, account, owner, and the name containing `q` in any case and any script."""
     conditions: list[ColumnElement[bool]] = []
@@ -172,7 +177,7 @@ class SqlOpportunities:
     def _remember(self, opportunity: Opportunity) -> None:
         snapshot = _Snapshot(opportunity=opportunity_row(opportunity))
         snapshot.quotes = {q.id: quote_row(q, opportunity.currency) for q in opportunity.quotes}
-        snapshot.lines = {q.id: q.lines for q in opportunity.quotes if q.lines is not None}
+        snapshot.lines = _loaded_lines(opportunity)
         if opportunity.standing_close is not None:
             record = opportunity.standing_close
             snapshot.closes[record.id] = (record, close_row(record))
@@ -239,7 +244,7 @@ class SqlOpportunities:
         ]
         opportunity.changes.clear()
         # What is written is what the next save compares with (as `_remember` would make it, once more).
-        lines = {q.id: q.lines for q in opportunity.quotes if q.lines is not None}
+        lines = _loaded_lines(opportunity)
         self._snapshots[opportunity.id] = _Snapshot(opportunity=row, quotes=rows, lines=lines, closes=closes)
         return [
             [
