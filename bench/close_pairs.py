@@ -33,7 +33,7 @@ from bench.run import DEFAULT_URL, percentile
 from bench.seeding import BenchDb
 
 BENCH = Path(__file__).parent
-MAX_RATE = {"api": 1500, "pgbench": 4000}
+MAX_RATE = {"api": 1500, "pgbench": 8000}
 """Generous upper bounds (per second, all clients together) used to size each run's range of seeded deals."""
 
 

@@ -15,10 +15,10 @@ from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import Quote
 from dealdesk.domain.records import Contract
 from dealdesk.domain.states import OpportunityState
-from dealdesk.services.ports import KeptAnswer, OpportunityFilter, Page
+from dealdesk.services.ports import IdempotencyRequest, KeptAnswer, LockedForClose, OpportunityFilter, Page
 from tests.fake_uow.data import Guard, InStore, found
 from tests.fake_uow.idempotency import FakeIdempotency
-from tests.fake_uow.records import FakeAudit
+from tests.fake_uow.records import FakeAudit, FakeClosePolicy
 
 
 def _by_number(quote: Quote) -> tuple[str, int]:
@@ -27,11 +27,18 @@ def _by_number(quote: Quote) -> tuple[str, int]:
 
 class FakeOpportunities(InStore):
     def __init__(
-        self, store: Guard, now: Callable[[], datetime], *, audit: FakeAudit, idempotency: FakeIdempotency
+        self,
+        store: Guard,
+        now: Callable[[], datetime],
+        *,
+        audit: FakeAudit,
+        idempotency: FakeIdempotency,
+        close_policy: FakeClosePolicy,
     ) -> None:
         super().__init__(store, now)
         self._audit = audit
         self._idempotency = idempotency
+        self._close_policy = close_policy
         self._loaded: dict[UUID, list[OpportunityClose]] = {}
         """Aggregates loaded (or added) in this transaction, with the close records loaded with them: `save` writes
         those back, so a reopen's stamp on the record it ended is kept."""
@@ -41,6 +48,11 @@ class FakeOpportunities(InStore):
 
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
         return self._load(opportunity_id, lines_of=lines_of or ())
+
+    def lock_for_close(self, opportunity_id: UUID, *, idempotency: IdempotencyRequest | None) -> LockedForClose:
+        opportunity = self.lock(opportunity_id)
+        kept = self._idempotency.find(idempotency) if idempotency is not None else None
+        return LockedForClose(opportunity, self._close_policy.get(), kept)
 
     def get(self, opportunity_id: UUID) -> Opportunity:
         return self._load(opportunity_id, lines_of=())

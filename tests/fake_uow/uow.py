@@ -83,7 +83,9 @@ class FakeUnitOfWork:
         self.close_policy = FakeClosePolicy(self._current, self._now)
         self.audit = FakeAudit(self._current, self._now)
         self.idempotency = FakeIdempotency(self._current, self._now)
-        self.opportunities = FakeOpportunities(self._current, self._now, audit=self.audit, idempotency=self.idempotency)
+        self.opportunities = FakeOpportunities(
+            self._current, self._now, audit=self.audit, idempotency=self.idempotency, close_policy=self.close_policy
+        )
         self.idempotency_runs = FakeIdempotencyRuns(self._current, self._now)
 
     def _now(self) -> datetime:

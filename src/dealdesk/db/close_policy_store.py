@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -21,17 +22,20 @@ _FIELDS = (
 )
 
 
+def policy_from(rows: Sequence[Mapping[Any, Any]]) -> ClosePolicy:
+    """The policy its row holds (hot_path.CLOSE_POLICY)."""
+    if not rows:
+        return NO_POLICY
+    return ClosePolicy(**{name: bool(rows[0][name]) for name in _FIELDS})
+
+
 class SqlClosePolicy:
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self._conn = connection
 
     def get(self) -> ClosePolicy:
         """The policy in force; without its row, nothing is required."""
-        conn = self._conn()
-        rows = hot_path.read(conn, hot_path.CLOSE_POLICY, {})  # read by every close
-        if not rows:
-            return NO_POLICY
-        return ClosePolicy(**{name: bool(rows[0][name]) for name in _FIELDS})
+        return policy_from(hot_path.read(self._conn(), hot_path.CLOSE_POLICY, {}))  # read by every close
 
     def save(self, policy: ClosePolicy, *, at: datetime) -> None:
         conn = self._conn()

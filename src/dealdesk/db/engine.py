@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 
 from dealdesk.config import Settings
+from dealdesk.db import hot_path
 from dealdesk.db.dead_connections import drop_dead_connections
 
 WRITE_OPTION = "dealdesk_write"
@@ -61,6 +62,7 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     engine = create_engine(url, pool_size=settings.pool_size, max_overflow=settings.pool_size)
     drop_dead_connections(engine)
+    hot_path.send_begin_before_plain_statements(engine)
     return engine
 
 

@@ -12,6 +12,9 @@ on its own is a round trip. So, on PostgreSQL only:
 - a save's writes (db/writes.py) go out as one pipeline when the repository's `save` is called: one round trip.
   A batch of many deals sends each shape's updates as one UPDATE … FROM unnest(arrays), and from `COPY_FROM` rows
   its inserts as COPY;
+- a transaction's BEGIN goes out with its first statement (`begin_with_first_statement`): in the hot path's first
+  pipeline, or just before the first plain statement. psycopg, beginning on its own, waits for BEGIN's answer alone,
+  even inside a pipeline: a round trip per transaction for nothing;
 - the token look-up runs as a lone statement, outside any transaction (the unit of work's `one_statement`).
 
 What it trades. Statements here bypass SQLAlchemy's engine: its events, its statement cache and its logging do not
@@ -28,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from sqlalchemy import Select, Table, any_, bindparam, column, exc, func, select, update
+from sqlalchemy import Engine, Select, Table, any_, bindparam, column, event, exc, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement, Executable
@@ -125,6 +128,42 @@ def serves(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+# ---------------------------------------------------------------------------------------------- BEGIN
+_BEGIN_PENDING = "dealdesk_begin_pending"
+"""Key in the connection's `info`: the transaction has not sent its BEGIN yet."""
+
+
+def begin_with_first_statement(conn: Connection, *, transaction: bool = True) -> None:
+    """Run the connection's next transaction in autocommit at the driver (SQLAlchemy's public
+    `isolation_level="AUTOCOMMIT"`, restored when the connection goes back to the pool), its BEGIN sent with its
+    first statement: the first pipeline here carries it, and `send_begin_before_plain_statements` sends it before
+    a first statement of the plain path. psycopg then sends no BEGIN of its own, and its commit() and rollback()
+    still end the transaction that the server has open (they look at the server's transaction status).
+    `transaction=False`: statements that each stand alone, with no BEGIN at all (the token look-up)."""
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    conn.info[_BEGIN_PENDING] = transaction
+
+
+def forget_begin(conn: Connection) -> None:
+    """The transaction is over: a BEGIN never sent (it ran no statement) is not sent later."""
+    if not conn.invalidated:
+        conn.info.pop(_BEGIN_PENDING, None)
+
+
+def _take_begin(conn: Connection) -> bool:
+    return bool(conn.info.pop(_BEGIN_PENDING, False))
+
+
+def send_begin_before_plain_statements(engine: Engine) -> None:
+    """A transaction whose first statement takes the plain path sends BEGIN just before it, as psycopg would."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin(conn: Connection, *_: Any) -> None:
+        if _take_begin(conn):
+            with _as_sqlalchemy_errors():
+                _driver(conn).execute(b"BEGIN")
+
+
 def read(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> Sequence[Mapping[Any, Any]]:
     """One statement's rows by column name: straight from psycopg on PostgreSQL, through SQLAlchemy elsewhere."""
     if not serves(conn):
@@ -135,9 +174,12 @@ def read(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> S
 def read_together(conn: Connection, *reads: tuple[Statement, Mapping[str, Any]]) -> list[list[Row]]:
     """Several statements in one round trip, run in order (the first may take the lock the others read under)."""
     driver = _driver(conn)
+    begin = _take_begin(conn)
     cursors = []
     with _as_sqlalchemy_errors():
-        with driver.pipeline() if len(reads) > 1 else nullcontext():
+        with driver.pipeline() if len(reads) > 1 or begin else nullcontext():
+            if begin:
+                driver.execute(b"BEGIN")
             for statement, params in reads:
                 cursor = driver.cursor()
                 cursor.execute(*statement.bound(conn.dialect, params))
@@ -180,20 +222,32 @@ class DealRows:
     quotes: Sequence[Mapping[Any, Any]] = ()
     standing_closes: Sequence[Mapping[Any, Any]] = ()
     lines: Sequence[Mapping[Any, Any]] = ()
+    also: Sequence[Sequence[Mapping[Any, Any]]] = ()
+    """The rows of each read asked for besides, in order."""
 
 
-def load_deal(conn: Connection, opportunity_id: UUID, *, lock: bool, lines_of: Sequence[UUID]) -> DealRows:
-    """One deal (under its row lock if `lock`), in one round trip."""
+def load_deal(
+    conn: Connection,
+    opportunity_id: UUID,
+    *,
+    lock: bool,
+    lines_of: Sequence[UUID],
+    also: Sequence[tuple[Statement, Mapping[str, Any]]] = (),
+) -> DealRows:
+    """One deal (under its row lock if `lock`), and the reads `also` after it, in one round trip."""
     key = {"id": opportunity_id}
     reads: list[tuple[Statement, Mapping[str, Any]]] = [
         (_LOCK if lock else _GET, key),
         (_QUOTES, key),
         (_STANDING_CLOSE, key),
+        (_LINES, {"ids": list(lines_of)}),
     ]
-    if lines_of:
-        reads.append((_LINES, {"ids": list(lines_of)}))
-    found = read_together(conn, *reads)
-    return DealRows(*found)
+    if not lines_of:
+        reads.pop()
+    found = read_together(conn, *reads, *also)
+    deal, quotes, standing_close = found[:3]
+    lines = found[3] if lines_of else []
+    return DealRows(deal, quotes, standing_close, lines, also=found[len(reads) :])
 
 
 def lock_deals(conn: Connection, opportunity_ids: Sequence[UUID]) -> DealRows:
@@ -285,11 +339,17 @@ def send(conn: Connection, steps: Steps) -> None:
         return
     driver = _driver(conn)
     dialect = conn.dialect
+    begin = _take_begin(conn)
     with _as_sqlalchemy_errors():
         for first, rows in groups:
             if first.kind is WriteKind.INSERT and len(rows) >= COPY_FROM:
+                if begin:  # COPY cannot run in a pipeline
+                    driver.execute(b"BEGIN")
+                    begin = False
                 _copy(driver, dialect, first.table, rows)
         with driver.pipeline():
+            if begin:
+                driver.execute(b"BEGIN")
             for first, rows in groups:
                 if first.kind is WriteKind.INSERT and len(rows) >= COPY_FROM:
                     continue

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from dealdesk.db import hot_path
 from dealdesk.db import tables as t
 from dealdesk.db import writes as plain
+from dealdesk.db.close_policy_store import SqlClosePolicy, policy_from
 from dealdesk.db.engine import UNICODE_LOWER
 from dealdesk.db.hot_path import DealRows
 from dealdesk.db.mapping import (
@@ -31,13 +32,14 @@ from dealdesk.db.mapping import (
     quote_row,
 )
 from dealdesk.db.paging import as_time, as_uuid, page
+from dealdesk.db.stores import SqlIdempotency, kept_from
 from dealdesk.db.writes import Write, WriteKind, answer_write, inserts, merged, update_by_id
 from dealdesk.domain.closing import OpportunityClose
 from dealdesk.domain.errors import NotFound
 from dealdesk.domain.opportunity import Opportunity
 from dealdesk.domain.quote import QuoteLine
 from dealdesk.domain.states import OpportunityState
-from dealdesk.services.ports import KeptAnswer, OpportunityFilter, Page
+from dealdesk.services.ports import IdempotencyRequest, KeptAnswer, LockedForClose, OpportunityFilter, Page
 
 _opp = t.opportunities
 _quotes = t.quotes
@@ -112,10 +114,20 @@ def matching(where: OpportunityFilter, conn: Connection) -> list[ColumnElement[b
 
 
 class SqlOpportunities:
-    def __init__(self, connection: Callable[[], Connection], *, audit_seq: Iterator[int]) -> None:
-        """`audit_seq` numbers the audit entries of the unit of work (shared with its audit log)."""
+    def __init__(
+        self,
+        connection: Callable[[], Connection],
+        *,
+        audit_seq: Iterator[int],
+        close_policy: SqlClosePolicy,
+        idempotency: SqlIdempotency,
+    ) -> None:
+        """`audit_seq` numbers the audit entries of the unit of work (shared with its audit log). The close policy
+        and the idempotency answers are read with a deal locked for a close."""
         self._conn = connection
         self._audit_seq = audit_seq
+        self._close_policy = close_policy
+        self._idempotency = idempotency
         self._snapshots: dict[UUID, _Snapshot] = {}
         self.new_close_outcomes: list[str] = []
         """The outcome of each close record written in this transaction (for the metrics, once it commits)."""
@@ -127,6 +139,20 @@ class SqlOpportunities:
     # --------------------------------------------------------------------------------------- loading
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
         return self._load(opportunity_id, lock=True, lines_of=lines_of or ())
+
+    def lock_for_close(self, opportunity_id: UUID, *, idempotency: IdempotencyRequest | None) -> LockedForClose:
+        conn = self._conn()
+        if not hot_path.serves(conn):
+            opportunity = self.lock(opportunity_id)
+            kept = self._idempotency.find(idempotency) if idempotency is not None else None
+            return LockedForClose(opportunity, self._close_policy.get(), kept)
+        also: list[tuple[hot_path.Statement, Mapping[str, Any]]] = [(hot_path.CLOSE_POLICY, {})]
+        if idempotency is not None:
+            also.append(self._idempotency.answer_read(idempotency))
+        rows = hot_path.load_deal(conn, opportunity_id, lock=True, lines_of=(), also=also)
+        opportunity = self._found(opportunity_id, rows, lines_of=())
+        kept = kept_from(rows.also[1]) if idempotency is not None else None
+        return LockedForClose(opportunity, policy_from(rows.also[0]), kept)
 
     def get(self, opportunity_id: UUID) -> Opportunity:
         return self._load(opportunity_id, lock=False, lines_of=())
@@ -140,6 +166,9 @@ class SqlOpportunities:
             rows = hot_path.load_deal(conn, opportunity_id, lock=lock, lines_of=lines_of)
         else:
             rows = _plain_load(conn, [opportunity_id], lock=lock, lines_of=lines_of)
+        return self._found(opportunity_id, rows, lines_of=lines_of)
+
+    def _found(self, opportunity_id: UUID, rows: DealRows, *, lines_of: Sequence[UUID]) -> Opportunity:
         found = self._aggregates(rows, lines_of=lines_of)
         if opportunity_id not in found:
             raise NotFound("opportunity", opportunity_id)

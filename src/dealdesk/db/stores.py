@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -389,22 +389,31 @@ class SqlAudit:
         )
 
 
+def kept_from(rows: Sequence[Mapping[Any, Any]]) -> tuple[str, StoredAnswer] | None:
+    """The fingerprint and answer that SqlIdempotency.answer_read found, if any."""
+    if not rows:
+        return None
+    return rows[0]["fingerprint"], StoredAnswer(status_code=rows[0]["status_code"], body=bytes(rows[0]["body"]))
+
+
 class SqlIdempotency:
     def __init__(self, connection: ConnectionSource, now: Callable[[], datetime]) -> None:
         self._conn = connection
         self._now = now
 
     def find(self, request: IdempotencyRequest) -> tuple[str, StoredAnswer] | None:
+        return kept_from(hot_path.read(self._conn(), *self.answer_read(request)))
+
+    def answer_read(self, request: IdempotencyRequest) -> tuple[hot_path.Statement, dict[str, Any]]:
+        """The read of the live answer kept under the request's key (hot_path.IDEMPOTENCY_ANSWER): `kept_from`
+        makes its rows the answer."""
         params = {
             "user_id": request.user_id,
             "scope": request.scope,
             "key": request.key,
             "fresh_after": self._now() - writes.IDEMPOTENCY_TTL,
         }
-        rows = hot_path.read(self._conn(), hot_path.IDEMPOTENCY_ANSWER, params)  # read by every close with a key
-        if not rows:
-            return None
-        return rows[0]["fingerprint"], StoredAnswer(status_code=rows[0]["status_code"], body=bytes(rows[0]["body"]))
+        return hot_path.IDEMPOTENCY_ANSWER, params
 
     def remember(self, request: IdempotencyRequest, answer: StoredAnswer, *, at: datetime) -> None:
         writes.send(self._conn(), [[writes.answer_write(KeptAnswer(request, answer, at))]])

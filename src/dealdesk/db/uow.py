@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from dealdesk.db import hot_path
 from dealdesk.db.close_policy_store import SqlClosePolicy
 from dealdesk.db.close_summaries import SqlCloseSummaries
 from dealdesk.db.credentials import SqlCredentials
@@ -85,7 +86,9 @@ class SqlUnitOfWork:
     # and the change itself).
     @cached_property
     def opportunities(self) -> SqlOpportunities:
-        return SqlOpportunities(self._current, audit_seq=self._audit_seq)
+        return SqlOpportunities(
+            self._current, audit_seq=self._audit_seq, close_policy=self.close_policy, idempotency=self.idempotency
+        )
 
     @cached_property
     def quotes(self) -> SqlQuotes:
@@ -201,10 +204,10 @@ class SqlUnitOfWork:
     def _run(self, *, write: bool, one_statement: bool) -> Iterator[None]:
         with retry_later_on_database_failures(), self._engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: write})
-            if one_statement and connection.dialect.name == "postgresql":
-                # No BEGIN and no COMMIT: two round trips fewer for the bearer-token look-up of every API request.
-                # SQLAlchemy restores the isolation level when the connection goes back to the pool.
-                connection.execution_options(isolation_level="AUTOCOMMIT")
+            if hot_path.serves(connection):
+                # BEGIN goes out with the first statement. One statement alone (the bearer-token look-up of every
+                # API request) needs no BEGIN and no COMMIT: two round trips fewer.
+                hot_path.begin_with_first_statement(connection, transaction=not one_statement)
             try:
                 with connection.begin():
                     self._connection = connection
@@ -214,5 +217,6 @@ class SqlUnitOfWork:
                         self._on_close(outcome)
             finally:
                 self._connection = None
+                hot_path.forget_begin(connection)
                 if "opportunities" in self.__dict__:  # made only if used
                     self.opportunities.forget()

@@ -18,7 +18,7 @@ from dealdesk.domain.states import OpportunityStatus, QuoteStatus
 from dealdesk.services import guards
 from dealdesk.services.guards import NO_PRECONDITIONS, Preconditions
 from dealdesk.services.opportunities import save
-from dealdesk.services.ports import IdempotencyRequest, Page, RunClaim, StoredAnswer, UnitOfWork
+from dealdesk.services.ports import IdempotencyRequest, LockedForClose, Page, RunClaim, StoredAnswer, UnitOfWork
 from dealdesk.services.references import check_close_references, check_quote_loss
 
 BULK_BATCH = 500
@@ -64,8 +64,9 @@ def close_opportunity(
 ) -> CloseResult:
     """Close as won or lost (SPEC §4). With `close_quotes`, the quotes and the deal close in one transaction."""
     with uow.transaction():
-        opportunity = uow.opportunities.lock(opportunity_id)
-        result = _close_locked(uow, opportunity, details, actor=actor, pre=pre)
+        locked = uow.opportunities.lock_for_close(opportunity_id, idempotency=pre.idempotency)
+        opportunity = locked.opportunity
+        result = _close_locked(uow, opportunity, details, actor=actor, pre=pre, policy=locked.policy, kept=locked)
         save(uow, opportunity, actor, answer=guards.answer_to_keep(uow, pre, result))
         return result
 
@@ -79,8 +80,10 @@ def _close_locked(
     pre: Preconditions,
     references_checked: bool = False,
     policy: ClosePolicy | None = None,
+    kept: LockedForClose | None = None,
 ) -> CloseResult:
-    """The close decided and made on the locked aggregate; the caller saves it."""
+    """The close decided and made on the locked aggregate; the caller saves it. `policy` and `kept` (the answer
+    under the Idempotency-Key) when they were read already."""
     actor.require_may_act_on(opportunity.owner_id)
     today = uow.clock.today()
     if policy is None:
@@ -90,7 +93,7 @@ def _close_locked(
         check_close_references(
             uow, outcome=details.outcome, close_reason_id=details.close_reason_id, competitor_id=details.competitor_id
         )
-    guards.check(uow, pre, current_version=opportunity.version)
+    guards.check(uow, pre, current_version=opportunity.version, kept=kept)
     result = opportunity.close(
         details,
         close_id=uuid4(),

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from dealdesk.domain.errors import IdempotencyKeyReused, PreconditionFailed
-from dealdesk.services.ports import IdempotencyRequest, KeptAnswer, RunClaim, StoredAnswer, UnitOfWork
+from dealdesk.services.ports import (
+    IdempotencyRequest,
+    KeptAnswer,
+    LockedForClose,
+    RunClaim,
+    StoredAnswer,
+    UnitOfWork,
+)
 
 R = TypeVar("R")
 
@@ -35,15 +42,17 @@ class Replay(Exception):
         self.answer = answer
 
 
-def check(uow: UnitOfWork, pre: Preconditions, *, current_version: int) -> None:
+def check(uow: UnitOfWork, pre: Preconditions, *, current_version: int, kept: LockedForClose | None = None) -> None:
+    """Replay (or refuse) a repeated Idempotency-Key, then compare If-Match. `kept`: the answer under the key was
+    read already, with the deal."""
     if pre.idempotency is not None:
-        _replay_if_answered(uow, pre.idempotency)
+        found = kept.kept if kept is not None else uow.idempotency.find(pre.idempotency)
+        _replay_if_answered(found, pre.idempotency)
     if pre.expected_version is not None and pre.expected_version != current_version:
         raise PreconditionFailed("The record changed since you last read it (If-Match does not match its ETag)")
 
 
-def _replay_if_answered(uow: UnitOfWork, request: IdempotencyRequest) -> None:
-    found = uow.idempotency.find(request)
+def _replay_if_answered(found: tuple[str, StoredAnswer] | None, request: IdempotencyRequest) -> None:
     if found is not None:
         fingerprint, answer = found
         if fingerprint != request.fingerprint:
@@ -58,7 +67,7 @@ def claim_run(uow: UnitOfWork, request: IdempotencyRequest) -> RunClaim:
     finishes meanwhile stores its answer and gives up its claim in one transaction, so one of the two is seen."""
     with uow.transaction():
         claim = uow.idempotency_runs.claim(request)
-        _replay_if_answered(uow, request)
+        _replay_if_answered(uow.idempotency.find(request), request)
         return claim
 
 

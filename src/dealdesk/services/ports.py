@@ -89,9 +89,24 @@ class Clock(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LockedForClose:
+    """A deal under its row lock, with what closing it reads besides."""
+
+    opportunity: Opportunity
+    policy: ClosePolicy
+    kept: tuple[str, StoredAnswer] | None
+    """The fingerprint and answer kept under the request's Idempotency-Key (IdempotencyStore.find), if any."""
+
+
 class OpportunityRepository(Protocol):
     def lock(self, opportunity_id: UUID, *, lines_of: Sequence[UUID] | None = None) -> Opportunity:
         """Load the aggregate with its row lock held to the end of the transaction. NotFound if missing."""
+        ...
+
+    def lock_for_close(self, opportunity_id: UUID, *, idempotency: IdempotencyRequest | None) -> LockedForClose:
+        """`lock`, with the close policy and the answer kept under `idempotency`, read after the lock is taken
+        (in one round trip on PostgreSQL: the close is the busiest write)."""
         ...
 
     def lock_many(self, opportunity_ids: Sequence[UUID]) -> dict[UUID, Opportunity]:
